@@ -1,0 +1,235 @@
+"""One grid cell (backbone x dataset x size x strategy): its trials and its final seeds."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+
+from benchmarks import tuning
+from benchmarks.backbones import create_backbone, normalisation
+from benchmarks.data import TaskData
+from benchmarks.data.splits import Split
+from benchmarks.progress import Progress
+from benchmarks.results import ResultsWriter
+from benchmarks.tensors import TensorData
+from benchmarks.tracking import Tracker
+from benchmarks.training import TrainConfig, TrainResult, predict, train
+from strategies import Strategy, StrategyContext, get_strategy, layer_groups
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Coordinates of one cell of the grid."""
+
+    backbone: str
+    dataset: str
+    n_train: int
+    strategy: str
+
+    @property
+    def key(self) -> str:
+        """A stable identifier, used as the Optuna study name and MLflow run name."""
+        return f"{self.backbone}/{self.dataset}/n{self.n_train}/{self.strategy}"
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """Everything a cell needs from the suite run around it."""
+
+    cell: Cell
+    suite_name: str
+    regime: str
+    task: TaskData
+    split: Split
+    checkpoint: Path | None
+    train_cfg: TrainConfig
+    tracker: Tracker
+    writer: ResultsWriter
+    progress: Progress
+
+    def base_row(self) -> dict[str, Any]:
+        """The cell columns shared by every table."""
+        c = self.cell
+        return {"suite": self.suite_name, "backbone": c.backbone, "dataset": c.dataset,
+                "family": self.task.family, "n_train": c.n_train, "regime": self.regime,
+                "strategy": c.strategy}
+
+
+def build_model(run: CellRun, seed: int) -> nn.Module:
+    """The cell's backbone, pretrained or not as the strategy says, with a seeded new head."""
+    strategy_cls = get_strategy(run.cell.strategy)
+    torch.manual_seed(seed)
+    checkpoint = run.checkpoint if strategy_cls.pretrained else None
+    return create_backbone(run.cell.backbone, len(run.task.classes), checkpoint)
+
+
+def tensor_data(run: CellRun, model: nn.Module) -> TensorData:
+    """Training and validation tensors of the cell, normalised for ``model``."""
+    pool = run.task.train
+    mean, std = normalisation(model)
+    tr, va = torch.as_tensor(run.split.train_idx), torch.as_tensor(run.split.val_idx)
+    return TensorData(pool.images[tr], pool.labels[tr], pool.images[va], pool.labels[va],
+                      mean, std)
+
+
+def strategy_context(run: CellRun) -> StrategyContext:
+    """Backbone facts a strategy's search space depends on."""
+    probe = create_backbone(run.cell.backbone, len(run.task.classes))
+    return StrategyContext(n_blocks=layer_groups(probe).n_blocks,
+                           max_epochs=run.train_cfg.max_epochs)
+
+
+def make_objective(run: CellRun, ctx: StrategyContext) -> Callable[[Any], float]:
+    """The Optuna objective of the cell: sample, train, record a row whatever happens."""
+    strategy_cls = get_strategy(run.cell.strategy)
+
+    def objective(trial: Any) -> float:
+        run.progress.start(f"{run.cell.key} trial {trial.number}")
+        try:
+            strategy = strategy_cls(strategy_cls.suggest(trial, ctx))
+            return _run_trial(run, trial, strategy, ctx)
+        finally:
+            run.progress.finish(run.train_cfg.max_epochs)
+
+    return objective
+
+
+def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContext) -> float:
+    """Train one trial, log it to MLflow and ``trials.csv``; re-raise pruning and failures."""
+    params = strategy.config.to_dict()
+    run_id = run.tracker.start_run(
+        f"trial {trial.number}", {**params, "trial": trial.number}, parent=_parent(run)
+    )
+    row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
+           "lr": strategy.config.lr, "params": json.dumps(params, sort_keys=True),
+           "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
+           "mlflow_run_id": run_id}
+    history: list[dict] = []
+    try:
+        reason = strategy.skip(ctx)
+        if reason is not None:
+            raise tuning.TrialSkipped(reason)
+        result = _train_for_trial(run, trial, strategy, run_id, history)
+    except BaseException as exc:
+        _finish_failed(run, row, run_id, history, exc)
+        raise
+    row.update(_result_columns(result), status="COMPLETE", reason="")
+    run.writer.append("trials", row)
+    run.tracker.end_run(run_id, "FINISHED", {"ftbench.status": "COMPLETE"})
+    return result.best_val_acc
+
+
+def _train_for_trial(run, trial, strategy, run_id, history) -> TrainResult:
+    """Build the model and train it, reporting each epoch to MLflow, Optuna and the CSV."""
+    model = build_model(run, seed=trial.number)
+    prune = tuning.pruning_report(trial)
+
+    def report(epoch: int, metrics: dict[str, float]) -> None:
+        history.append({"epoch": epoch, **metrics})
+        run.tracker.log_metrics(run_id, metrics, step=epoch)
+        run.writer.append("epochs", {**run.base_row(), "trial": trial.number, "epoch": epoch,
+                                     **metrics})
+        run.progress.epoch()
+        prune(epoch, metrics["val_acc"])
+
+    return train(model, strategy, layer_groups(model), tensor_data(run, model),
+                 run.train_cfg, seed=trial.number, report=report)
+
+
+def _result_columns(result: TrainResult) -> dict[str, Any]:
+    """The columns every table takes from a finished training run."""
+    return {"val_acc": result.best_val_acc, "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run, "trainable_params": result.trainable_params,
+            "total_params": result.total_params,
+            "train_time_s": round(result.train_time_s, 3)}
+
+
+def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: BaseException):
+    """Record a pruned, skipped, failed or interrupted trial in the CSV and MLflow."""
+    if tuning.is_pruned(exc):
+        status, mlflow_status = "PRUNED", "KILLED"
+    elif isinstance(exc, tuning.TrialSkipped):
+        status, mlflow_status = "SKIPPED", "KILLED"
+    elif isinstance(exc, Exception):
+        status, mlflow_status = "FAIL", "FAILED"
+    else:  # KeyboardInterrupt / SystemExit: the run is being stopped
+        status, mlflow_status = "FAIL", "KILLED"
+    reason = str(exc) or type(exc).__name__
+    if status == "FAIL" and isinstance(exc, Exception) and not _expected(exc):
+        reason = f"{type(exc).__name__}: {reason} | {traceback.format_exc(limit=-2)}"
+    if history:
+        best = max(history, key=lambda h: h["val_acc"])
+        row.update(val_acc=best["val_acc"], best_epoch=best["epoch"],
+                   epochs_run=history[-1]["epoch"],
+                   trainable_params=max(h["trainable_params"] for h in history))
+    row.update(status=status, reason=reason.replace("\n", " ")[:1000])
+    run.writer.append("trials", row)
+    run.tracker.end_run(run_id, mlflow_status, {"ftbench.status": status,
+                                                "ftbench.reason": reason[:500]})
+
+
+def _expected(exc: Exception) -> bool:
+    """Failures whose message alone explains them (no traceback needed in the CSV)."""
+    from benchmarks.training import TrainingDiverged
+
+    return isinstance(exc, (TrainingDiverged, ValueError))
+
+
+def _parent(run: CellRun) -> str:
+    """The MLflow parent run of the cell (created on first use, found again on resume)."""
+    found = run.tracker.find_run(run.cell.key)
+    if found is not None:
+        return found
+    return run.tracker.start_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
+
+
+def run_final(
+    run: CellRun, ctx: StrategyContext, trial_number: int, params: dict[str, Any], seed: int
+) -> dict:
+    """Retrain the cell's best configuration with ``seed`` and score it on the test split."""
+    strategy_cls = get_strategy(run.cell.strategy)
+    strategy = strategy_cls(strategy_cls.suggest(tuning.fixed_trial(params), ctx))
+    cfg = strategy.config.to_dict()
+    run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
+                                   parent=_parent(run), tags={"ftbench.kind": "final"})
+    try:
+        model = build_model(run, seed=seed)
+        data = tensor_data(run, model)
+
+        def report(epoch: int, metrics: dict[str, float]) -> None:
+            run.tracker.log_metrics(run_id, metrics, step=epoch)
+            run.progress.epoch()
+
+        result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
+                       report=report)
+        model.load_state_dict(result.best_state)
+        row = _test_row(run, model, data, result)
+    except BaseException:
+        run.tracker.end_run(run_id, "FAILED")
+        raise
+    row.update(seed=seed, trial=trial_number, lr=strategy.config.lr,
+               params=json.dumps(cfg, sort_keys=True), mlflow_run_id=run_id)
+    run.tracker.log_metrics(run_id, {"test_acc": row["test_acc"],
+                                     "test_macro_f1": row["test_macro_f1"]}, step=0)
+    run.tracker.end_run(run_id, "FINISHED")
+    run.writer.append("final", row)
+    return row
+
+
+def _test_row(run: CellRun, model: nn.Module, data: TensorData, result: TrainResult) -> dict:
+    """Test-split metrics of the best-epoch weights."""
+    test = run.task.test
+    pred = predict(model, test.images, data, torch.device(run.train_cfg.device)).numpy()
+    truth = test.labels.numpy()
+    return {**run.base_row(), **_result_columns(result),
+            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
+            "n_test": len(truth), "test_acc": float((pred == truth).mean()),
+            "test_macro_f1": float(f1_score(truth, pred, average="macro"))}

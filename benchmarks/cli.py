@@ -1,0 +1,117 @@
+"""The ``ftbench`` command line: run, list, show, report. Bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftbench", description="Benchmark fine-tuning strategies across data sizes."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run (or resume) a suite")
+    run.add_argument("suite", nargs="?", default="quickstart",
+                     help="built-in suite name or path to a suite YAML (default: quickstart)")
+    run.add_argument("--results-dir", type=Path, default=Path("results"),
+                     help="parent folder of results/<suite>/ (default: results)")
+    run.add_argument("--mlflow-uri", help="MLflow tracking URI (default: SQLite under results)")
+    run.add_argument("--storage", help="Optuna storage URL (default: SQLite under results)")
+    run.add_argument("--cache-dir", type=Path,
+                     help="pretrained-checkpoint cache (default: $FTBENCH_CACHE or ~/.cache/ftbench)")
+    run.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    listing = sub.add_parser("list", help="list strategies, datasets or suites")
+    listing.add_argument("what", choices=["strategies", "datasets", "suites"])
+    listing.add_argument("pattern", nargs="?", default="*", help="wildcard, e.g. '*freeze*'")
+
+    show = sub.add_parser("show", help="print a suite as YAML")
+    show.add_argument("suite")
+
+    report = sub.add_parser("report", help="(re)build the report of a results folder")
+    report.add_argument("folder", type=Path)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from benchmarks.runner import RunOptions, run_suite
+    from benchmarks.suite import load_suite
+
+    start = time.perf_counter()
+    suite = load_suite(args.suite)
+    options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
+                         storage=args.storage, cache_dir=args.cache_dir,
+                         progress=False if args.no_progress else None,
+                         report=not args.no_report)
+    out = run_suite(suite, options)
+    print(f"results: {out}/ (trials.csv, final.csv, epochs.csv)")
+    if options.report:
+        print(f"report:  {out}/report/report.html")
+    print(f"total time: {time.perf_counter() - start:.1f} s")
+
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    import fnmatch
+
+    if args.what == "strategies":
+        from strategies import get_strategy, list_strategies
+
+        for name in list_strategies(args.pattern):
+            print(f"{name:20s} {get_strategy(name).summary}")
+    elif args.what == "datasets":
+        from benchmarks.data import list_datasets
+
+        print("\n".join(list_datasets(args.pattern)))
+    else:
+        from benchmarks.suite import builtin_suites
+
+        print("\n".join(n for n in builtin_suites() if fnmatch.fnmatchcase(n, args.pattern)))
+
+
+def _cmd_show(args: argparse.Namespace) -> None:
+    import yaml
+
+    from benchmarks.runner import _plain
+    from benchmarks.suite import load_suite
+
+    print(yaml.safe_dump(_plain(load_suite(args.suite).to_dict()), sort_keys=False), end="")
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    from report import build_report
+
+    if not args.folder.is_dir():
+        raise ValueError(f"results folder '{args.folder}': it must exist, but it does not. "
+                         "Run `ftbench run` first.")
+    print(f"report: {build_report(args.folder)}")
+
+
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show, "report": _cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ftbench`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError, PermissionError) as exc:
+        if args.debug:
+            raise
+        print(f"ftbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ftbench: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

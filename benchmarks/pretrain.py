@@ -1,0 +1,108 @@
+"""ftbench's own pretraining: train a backbone on a source task and cache the checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import timm
+import torch
+
+from benchmarks.backbones import create_backbone, normalisation
+from benchmarks.data import dataset_fingerprint, load_dataset
+from benchmarks.tensors import TensorData
+from benchmarks.training import Report, TrainConfig, train
+from strategies import StrategyConfig, get_strategy, layer_groups
+
+PRETRAIN_VERSION = 1
+"""Bump when the pretraining procedure changes, so that stale checkpoints are not reused."""
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that determines a pretrained checkpoint."""
+
+    backbone: str = "test_resnet"
+    dataset: str = "synth_source"
+    epochs: int = 6
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    seed: int = 0
+
+    def cache_key(self) -> str:
+        """A short hash of the config, the data, and the library versions that shape weights."""
+        blob = json.dumps(
+            {
+                "config": dataclasses.asdict(self),
+                "data": dataset_fingerprint(self.dataset),
+                "timm": timm.__version__,
+                "version": PRETRAIN_VERSION,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    """``$FTBENCH_CACHE`` or ``~/.cache/ftbench``."""
+    env = os.environ.get("FTBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "ftbench"
+
+
+def checkpoint_path(cfg: PretrainConfig, cache_dir: Path) -> Path:
+    """Where the checkpoint for ``cfg`` lives in the cache."""
+    return cache_dir / "checkpoints" / f"{cfg.backbone}-{cfg.dataset}-{cfg.cache_key()}.pt"
+
+
+def ensure_pretrained(
+    cfg: PretrainConfig, cache_dir: Path, report: Report | None = None
+) -> tuple[Path, dict]:
+    """Return the cached checkpoint for ``cfg``, pretraining it first if absent.
+
+    Returns:
+        The checkpoint path and its metadata (source-task accuracy, time, whether cached).
+    """
+    path = checkpoint_path(cfg, cache_dir)
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        return path, {**json.loads(meta_path.read_text()), "cached": True}
+    meta = _pretrain(cfg, path, report)
+    _atomic_write_text(meta_path, json.dumps(meta, indent=2))
+    return path, {**meta, "cached": False}
+
+
+def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
+    """Train from random init on the source task and save the best-epoch weights."""
+    task = load_dataset(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    model = create_backbone(cfg.backbone, num_classes=len(task.classes))
+    mean, std = normalisation(model)
+    data = TensorData(task.train.images, task.train.labels, task.test.images,
+                      task.test.labels, mean, std)
+    strategy_cls = get_strategy("from_scratch")
+    strategy = strategy_cls(StrategyConfig(lr=cfg.lr, weight_decay=cfg.weight_decay))
+    train_cfg = TrainConfig(max_epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.epochs)
+    result = train(model, strategy, layer_groups(model), data, train_cfg, seed=cfg.seed,
+                   report=report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(result.best_state, tmp)
+    os.replace(tmp, path)
+    return {
+        "config": dataclasses.asdict(cfg),
+        "source_test_acc": result.best_val_acc,
+        "best_epoch": result.best_epoch,
+        "train_time_s": result.train_time_s,
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

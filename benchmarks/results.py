@@ -1,0 +1,72 @@
+"""The tidy result tables under ``results/<suite>/``: one CSV row per trial, epoch and seed."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "regime", "strategy"]
+
+TABLES: dict[str, list[str]] = {
+    "trials": CELL_COLUMNS + [
+        "trial", "is_default", "status", "reason", "lr", "params", "val_acc", "best_epoch",
+        "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
+        "n_val", "mlflow_run_id",
+    ],
+    "epochs": CELL_COLUMNS + ["trial", "epoch", "train_loss", "val_acc", "trainable_params"],
+    "final": CELL_COLUMNS + [
+        "seed", "trial", "lr", "params", "test_acc", "test_macro_f1", "val_acc", "best_epoch",
+        "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
+        "n_val", "n_test", "mlflow_run_id",
+    ],
+}
+"""Columns of every table; documented one by one in ``results/README.md``."""
+
+
+class ResultsWriter:
+    """Appends rows to the CSV tables of one results folder, flushed to disk row by row."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, table: str) -> Path:
+        """The CSV file of ``table``."""
+        return self.folder / f"{table}.csv"
+
+    def append(self, table: str, row: Mapping[str, Any]) -> None:
+        """Append one row; columns not in the table are an error, missing ones stay empty."""
+        columns = TABLES[table]
+        extra = set(row) - set(columns)
+        if extra:
+            raise KeyError(f"table '{table}': columns {sorted(extra)} are not in its schema")
+        path = self.path(table)
+        new = not path.exists() or path.stat().st_size == 0
+        with path.open("a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            if new:
+                writer.writeheader()
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def read(self, table: str) -> pd.DataFrame:
+        """The table as a DataFrame (empty, with its columns, if nothing was written)."""
+        path = self.path(table)
+        if not path.exists() or path.stat().st_size == 0:
+            return pd.DataFrame(columns=TABLES[table])
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def _cell(value: Any) -> Any:
+    """Floats written with enough digits to round-trip; None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value

@@ -1,0 +1,185 @@
+"""Run a suite: preflight, pretraining, the tuned grid, final seeds, then the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from benchmarks import tuning
+from benchmarks.backbones import check_backbone_name
+from benchmarks.cell import Cell, CellRun, make_objective, run_final, strategy_context
+from benchmarks.data import TaskData, load_dataset, make_splits
+from benchmarks.pretrain import checkpoint_path, default_cache_dir, ensure_pretrained
+from benchmarks.progress import Progress
+from benchmarks.results import ResultsWriter
+from benchmarks.suite import Suite
+from benchmarks.tracking import Tracker, default_uri
+from strategies import get_strategy
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a suite run reads and writes, independent of the suite itself."""
+
+    results_root: Path = Path("results")
+    mlflow_uri: str | None = None
+    storage: str | None = None
+    cache_dir: Path | None = None
+    progress: bool | None = None
+    report: bool = True
+
+
+def cells(suite: Suite) -> list[Cell]:
+    """The grid in run order: backbone, dataset, size, strategy."""
+    return [Cell(b, d, n, s) for b in suite.backbones for d in suite.datasets
+            for n in sorted(suite.sizes) for s in suite.strategies]
+
+
+def preflight(suite: Suite) -> dict[str, TaskData]:
+    """Check every name and size before any work starts; return the loaded datasets."""
+    for name in suite.strategies:
+        get_strategy(name)
+    for name in suite.backbones:
+        check_backbone_name(name)
+    tasks = {name: load_dataset(name) for name in suite.datasets}
+    for name, task in tasks.items():
+        try:
+            make_splits(task.train.labels, suite.sizes, val_fraction=suite.val_fraction,
+                        seed=suite.sampler_seed)
+        except ValueError as exc:
+            raise ValueError(f"suite '{suite.name}', dataset '{name}': {exc}") from None
+    return tasks
+
+
+def run_suite(suite: Suite, options: RunOptions) -> Path:
+    """Run (or resume) every cell of ``suite``; return its results folder."""
+    started = time.perf_counter()
+    tasks = preflight(suite)
+    out = options.results_root / suite.name
+    writer = ResultsWriter(out)
+    (out / "suite.yaml").write_text(yaml.safe_dump(_plain(suite.to_dict()), sort_keys=False))
+    tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
+    storage = options.storage or f"sqlite:///{(out / 'optuna.db').resolve()}"
+    cache = options.cache_dir or default_cache_dir()
+    progress = Progress(_budget(suite, cache, writer), enabled=options.progress)
+    try:
+        checkpoints = _pretrain_all(suite, cache, progress)
+        splits = {d: make_splits(t.train.labels, suite.sizes, val_fraction=suite.val_fraction,
+                                 seed=suite.sampler_seed) for d, t in tasks.items()}
+        for cell in cells(suite):
+            run = CellRun(cell, suite.name, suite.regime(cell.n_train), tasks[cell.dataset],
+                          splits[cell.dataset][cell.n_train], checkpoints[cell.backbone],
+                          suite.train, tracker, writer, progress)
+            _run_cell(suite, run, storage)
+    finally:
+        progress.close()
+    _write_run_info(suite, out, started, checkpoints)
+    if options.report:
+        from report import build_report
+
+        build_report(out)
+    return out
+
+
+def _run_cell(suite: Suite, run: CellRun, storage: str) -> None:
+    """Tune one cell, then retrain its best configuration over the suite's seeds."""
+    ctx = strategy_context(run)
+    study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
+                              suite.trials)
+    strategy_cls = get_strategy(run.cell.strategy)
+    tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
+    tuning.optimize(study, make_objective(run, ctx), suite.trials)
+    best = tuning.best_params(study)
+    done = _final_seeds_done(run)
+    for seed in suite.seeds:
+        if seed in done:
+            continue
+        run.progress.start(f"{run.cell.key} final seed {seed}")
+        if best is not None:
+            run_final(run, ctx, best[0], best[1], seed)
+        run.progress.finish(suite.train.max_epochs)
+
+
+def _final_seeds_done(run: CellRun) -> set[int]:
+    """Seeds of this cell already in ``final.csv`` (resume)."""
+    final = run.writer.read("final")
+    if final.empty:
+        return set()
+    c = run.cell
+    mine = final[(final.backbone == c.backbone) & (final.dataset == c.dataset)
+                 & (final.n_train == c.n_train) & (final.strategy == c.strategy)]
+    return set(int(s) for s in mine.seed)
+
+
+def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Path]:
+    """Pretrained checkpoint of every backbone (cached across runs)."""
+    out = {}
+    for backbone in suite.backbones:
+        cfg = dataclasses.replace(suite.pretrain, backbone=backbone)
+        progress.start(f"pretraining {backbone} on {cfg.dataset}")
+        path, meta = ensure_pretrained(cfg, cache, report=lambda e, m: progress.epoch())
+        progress.finish(cfg.epochs if not meta["cached"] else 0)
+        state = "cached" if meta["cached"] else f"trained in {meta['train_time_s']:.0f}s"
+        progress.write(f"pretrained {backbone} on {cfg.dataset}: source test accuracy "
+                       f"{meta['source_test_acc']:.3f} ({state}) -> {path}")
+        out[backbone] = path
+    return out
+
+
+def _budget(suite: Suite, cache: Path, writer: ResultsWriter) -> int:
+    """Upper bound of the epochs left to run, for the progress bar's ETA."""
+    pretrain = sum(
+        suite.pretrain.epochs for b in suite.backbones
+        if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=b), cache).exists()
+    )
+    units = len(cells(suite)) * (suite.trials + len(suite.seeds))
+    done = len(writer.read("trials")) + len(writer.read("final"))
+    return pretrain + max(0, units - done) * suite.train.max_epochs
+
+
+def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) -> None:
+    """Provenance of the run: versions, hardware, timing, how sizes map to regimes."""
+    import optuna
+    import timm
+    import torch
+
+    info = {
+        "suite": suite.name,
+        "size_scale": suite.size_scale,
+        "regime_note": _regime_note(suite),
+        "epochs_note": f"every trial trains at most {suite.train.max_epochs} epochs "
+                       f"(early stopping after {suite.train.patience} without gain)",
+        "total_time_s": round(time.perf_counter() - started, 1),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "checkpoints": {k: str(v) for k, v in checkpoints.items()},
+        "versions": {"torch": torch.__version__, "timm": timm.__version__,
+                     "optuna": optuna.__version__, "python": platform.python_version()},
+        "hardware": {"machine": platform.machine(), "processor": platform.processor(),
+                     "threads": torch.get_num_threads()},
+    }
+    (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _regime_note(suite: Suite) -> str:
+    """How the suite's sizes stand for the guideline's regimes."""
+    parts = [f"{n} -> {suite.regime(n)}" for n in sorted(suite.sizes)]
+    if suite.size_scale == 1.0:
+        return "sizes are taken literally: " + ", ".join(parts)
+    return (f"sizes are scaled by {suite.size_scale}: a training size n stands for "
+            f"n / {suite.size_scale} samples in the guideline's rows ({', '.join(parts)})")
+
+
+def _plain(value):
+    """Tuples to lists and enums to values, for YAML output."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,161 @@
+"""Benchmark suites: the YAML schema, built-in suites, and loading with clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.pretrain import PretrainConfig
+from benchmarks.training import TrainConfig
+
+REGIMES = ("<1k", "1k-10k", ">10k")
+"""The guideline's data-size rows (shared GUIDELINES.md section 1)."""
+
+
+@dataclass(frozen=True)
+class PrunerConfig:
+    """Optuna pruner on per-epoch validation accuracy."""
+
+    type: str = "median"
+    n_startup_trials: int = 2
+    n_warmup_steps: int = 2
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark grid: backbones x datasets x sizes x strategies, and how to tune each cell.
+
+    Attributes:
+        name: suite name; results go to ``results/<name>/``.
+        backbones: timm model names.
+        datasets: registered dataset names.
+        sizes: training-set sizes (samples); validation is carved in addition.
+        size_scale: how the sizes map onto the guideline's regimes: a size n stands for
+            n / size_scale samples (1.0 = sizes are taken literally).
+        strategies: registered strategy names.
+        trials: Optuna trials per cell (the same budget for every strategy).
+        seeds: seeds of the final re-runs of each cell's best configuration.
+        sampler_seed: seed of the TPE sampler.
+        val_fraction: validation size as a fraction of the training size.
+        pretrain: how ftbench pretrains the backbone (its own offline weights).
+        train: how every trial trains.
+        pruner: the pruner on per-epoch validation accuracy.
+    """
+
+    name: str
+    backbones: tuple[str, ...]
+    datasets: tuple[str, ...]
+    sizes: tuple[int, ...]
+    strategies: tuple[str, ...]
+    trials: int = 6
+    seeds: tuple[int, ...] = (0, 1, 2)
+    sampler_seed: int = 0
+    size_scale: float = 1.0
+    val_fraction: float = 0.2
+    description: str = ""
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    pruner: PrunerConfig = field(default_factory=PrunerConfig)
+
+    def regime(self, n_train: int) -> str:
+        """The guideline row a training size falls in, after scaling."""
+        equivalent = n_train / self.size_scale
+        if equivalent < 1000:
+            return REGIMES[0]
+        return REGIMES[1] if equivalent <= 10000 else REGIMES[2]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict, as it would be written in YAML."""
+        return dataclasses.asdict(self)
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped with ftbench."""
+    files = resources.files("benchmarks") / "suites"
+    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Load a built-in suite by name, or a user's suite from a YAML path.
+
+    Raises:
+        ValueError: unknown suite, unreadable YAML, or an invalid field.
+    """
+    path = Path(name_or_path)
+    if name_or_path in builtin_suites():
+        text = (resources.files("benchmarks") / "suites" / f"{name_or_path}.yaml").read_text()
+        source = f"built-in suite '{name_or_path}'"
+    elif path.suffix in (".yaml", ".yml") and path.is_file():
+        text, source = path.read_text(), str(path)
+    else:
+        valid = builtin_suites()
+        close = difflib.get_close_matches(name_or_path, valid, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"suite '{name_or_path}': it must be a built-in suite ({', '.join(valid)}) or an "
+            f"existing .yaml file, but it is neither.{hint}"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"suite {source}: it must be valid YAML, but {exc}".replace("\n", " "))
+    return suite_from_dict(data, source)
+
+
+def suite_from_dict(data: Any, source: str = "suite") -> Suite:
+    """Validate a parsed YAML mapping and build a :class:`Suite`."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: it must be a YAML mapping, but got {type(data).__name__}.")
+    _check_keys(data, Suite, source)
+    nested = {"pretrain": PretrainConfig, "train": TrainConfig, "pruner": PrunerConfig}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in nested:
+            if not isinstance(value, dict):
+                raise ValueError(f"{source}: '{key}' must be a mapping, but got {value!r}.")
+            _check_keys(value, nested[key], f"{source}: '{key}'")
+            kwargs[key] = nested[key](**value)
+        elif key in ("backbones", "datasets", "sizes", "strategies", "seeds"):
+            kwargs[key] = tuple(value) if isinstance(value, list) else (value,)
+        else:
+            kwargs[key] = value
+    for required in ("name", "backbones", "datasets", "sizes", "strategies"):
+        if required not in kwargs:
+            raise ValueError(f"{source}: the key '{required}' must be present, but is missing.")
+    suite = Suite(**kwargs)
+    _check_values(suite, source)
+    return suite
+
+
+def _check_keys(data: dict, cls: type, source: str) -> None:
+    """Reject keys that are not fields of ``cls``, naming the closest valid ones."""
+    valid = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=2)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"{source}: key '{key}' must be one of {', '.join(valid)}, but is unknown.{hint}"
+            )
+
+
+def _check_values(suite: Suite, source: str) -> None:
+    """Range checks that need no registry (names are checked by the runner's preflight)."""
+    for n in suite.sizes:
+        if not isinstance(n, int) or n <= 0:
+            raise ValueError(f"{source}: sizes must be positive integers, but got {n!r}.")
+    if not isinstance(suite.trials, int) or suite.trials < 1:
+        raise ValueError(f"{source}: trials >= 1 must hold, but got {suite.trials!r}.")
+    if not suite.seeds:
+        raise ValueError(f"{source}: seeds must list at least one seed, but it is empty.")
+    if not suite.size_scale > 0:
+        raise ValueError(f"{source}: size_scale > 0 must hold, but got {suite.size_scale!r}.")
+    if suite.train.max_epochs < 1:
+        raise ValueError(f"{source}: train.max_epochs >= 1 must hold, but got "
+                         f"{suite.train.max_epochs!r}.")

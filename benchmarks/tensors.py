@@ -1,0 +1,54 @@
+"""In-memory image tensors and a shuffled batch iterator with no per-sample Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """uint8 train/val images of one cell plus the backbone's normalisation."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 3, H, W) -> float32 normalised with the backbone's mean and std."""
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x.float() / 255.0 - mean) / std
+
+
+class Batches:
+    """Iterates shuffled, normalised training batches on ``device`` (a new order every pass)."""
+
+    def __init__(self, data: TensorData, batch_size: int, device: torch.device, seed: int):
+        self.data = data
+        self.batch_size = max(1, min(batch_size, len(data.y_train)))
+        self.device = device
+        self.generator = torch.Generator().manual_seed(seed)
+        pin = device.type == "cuda"
+        self.x = data.x_train.pin_memory() if pin else data.x_train
+        self.y = data.y_train.pin_memory() if pin else data.y_train
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Number of batches per epoch (a last batch of one sample is dropped: BatchNorm)."""
+        full, rest = divmod(len(self.y), self.batch_size)
+        return full + (1 if rest >= 2 else 0)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.y), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            if len(idx) < 2:
+                continue
+            x = self.x[idx].to(self.device, non_blocking=True)
+            y = self.y[idx].to(self.device, non_blocking=True)
+            yield self.data.normalise(x), y

@@ -1,0 +1,222 @@
+"""Build the report of one results directory: load rows, compute tables, draw, write files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from report import plot_data
+from report.figures import FigureFile, accuracy_figure, lr_figure
+from report.guideline import ALPHA, GUIDELINES, LR_TOLERANCE, compare_to_guideline
+from report.render import (
+    Block,
+    Bullets,
+    Heading,
+    Image,
+    Paragraph,
+    Table,
+    guideline_display,
+    render_html,
+    render_markdown,
+)
+from report.stats import PAIRED_TEST_NAME
+
+TEXT_COLUMNS = ("suite", "backbone", "dataset", "family", "regime", "strategy", "status",
+                "reason", "params", "mlflow_run_id")
+TRIALS_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "status", "reason",
+                   "lr", "val_acc")
+FINAL_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "seed", "test_acc",
+                  "best_epoch", "max_epochs")
+NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "best_epoch", "max_epochs", "seed")
+
+
+def _missing(path: Path, state: str) -> ValueError:
+    return ValueError(
+        f"{path.name} '{path}': the file must exist and hold at least one row, but got "
+        f"{state}. Run `ftbench run` with this results directory to produce it, then build "
+        "the report again."
+    )
+
+
+def read_results_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read ``trials.csv`` or ``final.csv`` with names kept as text and numbers coerced.
+
+    Args:
+        path: The CSV file.
+        required: Columns the report needs.
+
+    Returns:
+        The rows; text columns have '' for empty cells.
+
+    Raises:
+        ValueError: If the file is missing, empty or lacks a required column.
+    """
+    if not path.is_file():
+        raise _missing(path, "no such file")
+    if path.stat().st_size == 0:
+        raise _missing(path, "an empty file")
+    text = {c: str for c in TEXT_COLUMNS}
+    frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+    if frame.empty:
+        raise _missing(path, "a header with no rows")
+    absent = [c for c in required if c not in frame.columns]
+    if absent:
+        raise ValueError(
+            f"{path.name} '{path}': columns {list(required)} must be present, but got no "
+            f"{absent}. Regenerate it with `ftbench run`."
+        )
+    for column in frame.columns.intersection(TEXT_COLUMNS):
+        frame[column] = frame[column].fillna("")
+    for column in frame.columns.intersection(NUMERIC_COLUMNS):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    if frame["n_train"].isna().any():
+        raise ValueError(f"{path.name} '{path}': n_train must be an integer in every row, but "
+                         "got empty or non-numeric cells. Regenerate it with `ftbench run`.")
+    frame["n_train"] = frame["n_train"].astype(int)
+    return frame
+
+
+def read_run_info(path: Path) -> dict:
+    """``run.json`` as a dict, or ``{}`` when absent.
+
+    Raises:
+        ValueError: If the file exists but is not valid JSON.
+        TypeError: If it holds JSON other than an object.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"run.json '{path}': valid JSON must hold, but got {error}. "
+                         "Delete or regenerate it with `ftbench run`.") from error
+    if not isinstance(info, dict):
+        raise TypeError(f"run.json '{path}': a JSON object must hold, but got "
+                         f"{type(info).__name__}. Delete or regenerate it with `ftbench run`.")
+    return info
+
+
+def _run_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
+    suites = sorted(set(final["suite"])) if "suite" in final else []
+    suite = str(info.get("suite") or ", ".join(s for s in suites if s) or "unknown suite")
+    facts = [f"suite: {suite}"]
+    for key in ("size_scale", "total_time_s", "started", "finished"):
+        if key in info:
+            facts.append(f"{key}: {info[key]}")
+    versions = info.get("versions")
+    if isinstance(versions, dict) and versions:
+        facts.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    blocks: list[Block] = [Heading(f"ftbench report: {suite}", 1), Bullets(tuple(facts))]
+    notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
+    return blocks + [Paragraph(note) for note in notes]
+
+
+def _method_text(dropped: list[str]) -> Paragraph:
+    text = (
+        "One row per guideline regime present, for each dataset and backbone. When several "
+        "training-set sizes fall in one regime, the row uses the largest of them. Test "
+        "accuracy: mean over seeds with a 95% Student-t interval. p: two-sided "
+        f"{PAIRED_TEST_NAME} of per-seed test accuracy, measured best vs guideline strategy, "
+        f"over seeds present in both. Strategy verdict: agrees if the guideline strategy is "
+        f"best or not significantly worse (p >= {ALPHA}); disagrees if p < {ALPHA}; "
+        "inconclusive with fewer than 2 seeds or if it was not run. Measured good LR: "
+        "min..max LR of the best strategy's COMPLETE trials whose val_acc is within "
+        f"{LR_TOLERANCE * 100:g} accuracy points of the best; agrees if it overlaps the "
+        "guideline range (inconclusive with fewer than 2 complete trials). Epochs to best: "
+        "mean best_epoch of the best strategy over seeds, 'of' the epoch budget; not tested "
+        "when the budget is below the guideline's lower bound."
+    )
+    if dropped:
+        text += f" Regimes without a guideline row are not tabulated: {', '.join(dropped)}."
+    return Paragraph(text)
+
+
+def _verdict_summary(table: pd.DataFrame) -> Bullets:
+    items = []
+    for column, name in (("strategy_verdict", "strategy"), ("lr_verdict", "LR"),
+                         ("epochs_verdict", "epochs")):
+        counts = table[column].value_counts()
+        items.append(f"{name} verdicts: " + ", ".join(f"{n} {lb}" for lb, n in counts.items()))
+    return Bullets(tuple(items))
+
+
+def _reference_table() -> Table:
+    rows = [(g.regime, g.strategy, g.lr_text, g.epochs_text) for g in GUIDELINES]
+    return Table(pd.DataFrame(rows, columns=["regime", "strategy", "LR", "epochs"]))
+
+
+def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame) -> list[Block]:
+    known = set(table["regime"])
+    dropped = sorted(set(final["regime"]) - known)
+    blocks: list[Block] = [
+        Heading("1. Guideline table vs measurement"),
+        Paragraph("The rule of thumb under test (GUIDELINES.md section 1):"),
+        _reference_table(),
+        _method_text(dropped),
+    ]
+    if table.empty:
+        return blocks + [Paragraph("No regime of the guideline table was measured.")]
+    blocks.append(_verdict_summary(table))
+    families = final.groupby("dataset")["family"].first().to_dict() if "family" in final else {}
+    for (dataset, backbone), rows in table.groupby(["dataset", "backbone"], sort=False):
+        family = f", family {families[dataset]}" if families.get(dataset) else ""
+        blocks += [Heading(f"Dataset {dataset} (backbone {backbone}{family})", 3),
+                   Table(guideline_display(rows))]
+    return blocks
+
+
+def _trial_blocks(trials: pd.DataFrame) -> list[Block]:
+    problems = plot_data.trial_problems(trials)
+    blocks: list[Block] = [
+        Heading("4. Trials"),
+        Paragraph("Trials per strategy and status (all datasets, backbones and sizes)."),
+        Table(plot_data.trial_status_counts(trials)),
+        Heading("Failed and skipped trials", 3),
+    ]
+    if problems.empty:
+        return blocks + [Paragraph("No trial failed or was skipped.")]
+    return blocks + [Table(problems)]
+
+
+def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
+    return [
+        Heading("2. Accuracy by training-set size"), Image(figures[0]),
+        Paragraph("Test accuracy over seeds (accuracy_by_size.csv)."), Table(acc),
+        Heading("3. Learning-rate sensitivity"), Image(figures[1]),
+    ]
+
+
+def build_report(results_dir: Path) -> Path:
+    """Write ``report.md``, ``report.html``, figures and CSV tables for one results directory.
+
+    Args:
+        results_dir: Folder holding ``trials.csv``, ``final.csv`` and optionally ``run.json``.
+
+    Returns:
+        Path of ``results_dir/report/report.md``.
+
+    Raises:
+        ValueError: If ``trials.csv`` or ``final.csv`` is missing, empty or malformed.
+    """
+    results_dir = Path(results_dir)
+    trials = read_results_csv(results_dir / "trials.csv", TRIALS_REQUIRED)
+    final = read_results_csv(results_dir / "final.csv", FINAL_REQUIRED)
+    info = read_run_info(results_dir / "run.json")
+    out = results_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    table = compare_to_guideline(trials, final)
+    acc = plot_data.accuracy_by_size(final)
+    table.to_csv(out / "guideline_table.csv", index=False)
+    acc.to_csv(out / "accuracy_by_size.csv", index=False)
+    points = plot_data.lr_points(trials)
+    figures = [accuracy_figure(acc, out / "figures"),
+               lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
+    blocks = (_run_blocks(info, final) + _guideline_blocks(table, final)
+              + _figure_blocks(acc, figures) + _trial_blocks(trials))
+    title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
+    (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
+    markdown = out / "report.md"
+    markdown.write_text(render_markdown(blocks), encoding="utf-8")
+    return markdown

@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny timm models of every backbone family and tiny tensors."""
+
+from __future__ import annotations
+
+import pytest
+import timm
+import torch
+
+from benchmarks.tensors import TensorData
+
+FAMILIES = ["test_resnet", "test_efficientnet", "test_convnext", "test_vit"]
+"""One tiny timm configuration per backbone family the strategies must support."""
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Never write pretrained checkpoints into the user's real cache from a test."""
+    monkeypatch.setenv("FTBENCH_CACHE", str(tmp_path / "ftbench-cache"))
+
+
+def tiny_model(name: str, num_classes: int = 3, seed: int = 0) -> torch.nn.Module:
+    """A randomly initialised tiny timm model."""
+    torch.manual_seed(seed)
+    return timm.create_model(name, pretrained=False, num_classes=num_classes)
+
+
+def tiny_data(n: int = 24, num_classes: int = 3, size: int = 32, seed: int = 0) -> TensorData:
+    """Random uint8 images with labels, normalised like ImageNet models."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    y = torch.arange(n) % num_classes
+    return TensorData(x, y, x[: n // 2], y[: n // 2], (0.485, 0.456, 0.406),
+                      (0.229, 0.224, 0.225))
