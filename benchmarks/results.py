@@ -27,6 +27,9 @@ TABLES: dict[str, list[str]] = {
 }
 """Columns of every table; documented one by one in ``results/README.md``."""
 
+DURABLE = {"trials", "final"}
+"""Tables whose rows are forced to disk one by one (``epochs`` rows are only flushed)."""
+
 
 class ResultsWriter:
     """Appends rows to the CSV tables of one results folder, flushed to disk row by row."""
@@ -53,7 +56,8 @@ class ResultsWriter:
                 writer.writeheader()
             writer.writerow({k: _cell(v) for k, v in row.items()})
             fh.flush()
-            os.fsync(fh.fileno())
+            if table in DURABLE:
+                os.fsync(fh.fileno())
 
     def read(self, table: str) -> pd.DataFrame:
         """The table as a DataFrame (empty, with its columns, if nothing was written)."""

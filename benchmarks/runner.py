@@ -76,7 +76,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         for cell in cells(suite):
             run = CellRun(cell, suite.name, suite.regime(cell.n_train), tasks[cell.dataset],
                           splits[cell.dataset][cell.n_train], checkpoints[cell.backbone],
-                          suite.train, tracker, writer, progress)
+                          suite.train_config(cell.n_train), tracker, writer, progress)
             _run_cell(suite, run, storage)
     finally:
         progress.close()
@@ -104,7 +104,7 @@ def _run_cell(suite: Suite, run: CellRun, storage: str) -> None:
         run.progress.start(f"{run.cell.key} final seed {seed}")
         if best is not None:
             run_final(run, ctx, best[0], best[1], seed)
-        run.progress.finish(suite.train.max_epochs)
+        run.progress.finish(run.train_cfg.max_epochs)
 
 
 def _final_seeds_done(run: CellRun) -> set[int]:
@@ -115,7 +115,7 @@ def _final_seeds_done(run: CellRun) -> set[int]:
     c = run.cell
     mine = final[(final.backbone == c.backbone) & (final.dataset == c.dataset)
                  & (final.n_train == c.n_train) & (final.strategy == c.strategy)]
-    return set(int(s) for s in mine.seed)
+    return {int(s) for s in mine.seed}
 
 
 def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Path]:
@@ -139,9 +139,10 @@ def _budget(suite: Suite, cache: Path, writer: ResultsWriter) -> int:
         suite.pretrain.epochs for b in suite.backbones
         if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=b), cache).exists()
     )
-    units = len(cells(suite)) * (suite.trials + len(suite.seeds))
-    done = len(writer.read("trials")) + len(writer.read("final"))
-    return pretrain + max(0, units - done) * suite.train.max_epochs
+    per_cell = suite.trials + len(suite.seeds)
+    planned = sum(per_cell * suite.train_config(c.n_train).max_epochs for c in cells(suite))
+    done = writer.read("trials").max_epochs.sum() + writer.read("final").max_epochs.sum()
+    return pretrain + max(0, int(planned - done))
 
 
 def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) -> None:
@@ -154,8 +155,7 @@ def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) 
         "suite": suite.name,
         "size_scale": suite.size_scale,
         "regime_note": _regime_note(suite),
-        "epochs_note": f"every trial trains at most {suite.train.max_epochs} epochs "
-                       f"(early stopping after {suite.train.patience} without gain)",
+        "epochs_note": _epochs_note(suite),
         "total_time_s": round(time.perf_counter() - started, 1),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "checkpoints": {k: str(v) for k, v in checkpoints.items()},
@@ -165,6 +165,13 @@ def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) 
                      "threads": torch.get_num_threads()},
     }
     (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _epochs_note(suite: Suite) -> str:
+    """The epoch budget of each size."""
+    budgets = ", ".join(f"n={n}: {suite.train_config(n).max_epochs}" for n in sorted(suite.sizes))
+    return (f"epoch budget per trial ({budgets}); early stopping after "
+            f"{suite.train.patience} epochs without a better validation accuracy")
 
 
 def _regime_note(suite: Suite) -> str:

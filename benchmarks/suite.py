@@ -45,6 +45,8 @@ class Suite:
         val_fraction: validation size as a fraction of the training size.
         pretrain: how ftbench pretrains the backbone (its own offline weights).
         train: how every trial trains.
+        epochs_by_size: epoch budget per training size, overriding ``train.max_epochs``
+            (small sizes are cheap per epoch and need more epochs to take enough steps).
         pruner: the pruner on per-epoch validation accuracy.
     """
 
@@ -59,6 +61,7 @@ class Suite:
     size_scale: float = 1.0
     val_fraction: float = 0.2
     description: str = ""
+    epochs_by_size: dict[int, int] = field(default_factory=dict)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
@@ -69,6 +72,11 @@ class Suite:
         if equivalent < 1000:
             return REGIMES[0]
         return REGIMES[1] if equivalent <= 10000 else REGIMES[2]
+
+    def train_config(self, n_train: int) -> TrainConfig:
+        """The training configuration of cells of size ``n_train``."""
+        epochs = self.epochs_by_size.get(n_train, self.train.max_epochs)
+        return dataclasses.replace(self.train, max_epochs=epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, as it would be written in YAML."""
@@ -111,7 +119,9 @@ def load_suite(name_or_path: str) -> Suite:
 def suite_from_dict(data: Any, source: str = "suite") -> Suite:
     """Validate a parsed YAML mapping and build a :class:`Suite`."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: it must be a YAML mapping, but got {type(data).__name__}.")
+        raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
+            f"{source}: it must be a YAML mapping, but got {type(data).__name__}."
+        )
     _check_keys(data, Suite, source)
     nested = {"pretrain": PretrainConfig, "train": TrainConfig, "pruner": PrunerConfig}
     kwargs: dict[str, Any] = {}
@@ -156,6 +166,10 @@ def _check_values(suite: Suite, source: str) -> None:
         raise ValueError(f"{source}: seeds must list at least one seed, but it is empty.")
     if not suite.size_scale > 0:
         raise ValueError(f"{source}: size_scale > 0 must hold, but got {suite.size_scale!r}.")
-    if suite.train.max_epochs < 1:
-        raise ValueError(f"{source}: train.max_epochs >= 1 must hold, but got "
-                         f"{suite.train.max_epochs!r}.")
+    unknown = sorted(set(suite.epochs_by_size) - set(suite.sizes))
+    if unknown:
+        raise ValueError(f"{source}: epochs_by_size keys must be among sizes {list(suite.sizes)}, "
+                         f"but got {unknown}.")
+    if suite.train.max_epochs < 1 or min(suite.epochs_by_size.values(), default=1) < 1:
+        raise ValueError(f"{source}: every epoch budget must be >= 1, but got "
+                         f"{suite.train.max_epochs!r} and {suite.epochs_by_size!r}.")

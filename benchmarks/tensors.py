@@ -1,10 +1,14 @@
-"""In-memory image tensors and a shuffled batch iterator with no per-sample Python."""
+"""In-memory tensors and a shuffled batch iterator with no per-sample Python."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+Prepare = Callable[[torch.Tensor], torch.Tensor]
+"""Turns a stored batch (uint8 images or cached features) into model input on its device."""
 
 
 @dataclass(frozen=True)
@@ -15,8 +19,8 @@ class TensorData:
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, H, W) -> float32 normalised with the backbone's mean and std."""
@@ -26,16 +30,17 @@ class TensorData:
 
 
 class Batches:
-    """Iterates shuffled, normalised training batches on ``device`` (a new order every pass)."""
+    """Iterates shuffled training batches on ``device`` (a new order every pass)."""
 
-    def __init__(self, data: TensorData, batch_size: int, device: torch.device, seed: int):
-        self.data = data
-        self.batch_size = max(1, min(batch_size, len(data.y_train)))
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 device: torch.device, seed: int, prepare: Prepare) -> None:
+        self.batch_size = max(1, min(batch_size, len(y)))
         self.device = device
+        self.prepare = prepare
         self.generator = torch.Generator().manual_seed(seed)
         pin = device.type == "cuda"
-        self.x = data.x_train.pin_memory() if pin else data.x_train
-        self.y = data.y_train.pin_memory() if pin else data.y_train
+        self.x = x.pin_memory() if pin else x
+        self.y = y.pin_memory() if pin else y
 
     @property
     def steps_per_epoch(self) -> int:
@@ -51,4 +56,4 @@ class Batches:
                 continue
             x = self.x[idx].to(self.device, non_blocking=True)
             y = self.y[idx].to(self.device, non_blocking=True)
-            yield self.data.normalise(x), y
+            yield self.prepare(x), y

@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 PARAM_LIMIT = 500  # MLflow's maximum length of a parameter value
+FLUSH_EVERY_MS = 5000
 
 
 def default_uri(results_dir: Path) -> str:
@@ -27,6 +28,7 @@ class Tracker:
     """Logs runs of one suite into one MLflow experiment."""
 
     def __init__(self, uri: str, experiment: str) -> None:
+        self._pending: dict[str, list[Metric]] = {}
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
@@ -52,14 +54,26 @@ class Tracker:
         return run_id
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int) -> None:
-        """Log metrics of one step (an epoch) in a single batch."""
+        """Queue the metrics of one step (an epoch); they are written every few seconds.
+
+        One database transaction per epoch costs more than a small model's epoch on a CPU,
+        so metrics are written in batches: at the latest when the run ends.
+        """
         now = int(time.time() * 1000)
-        self.client.log_batch(
-            run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()]
-        )
+        queue = self._pending.setdefault(run_id, [])
+        queue += [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        if now - queue[0].timestamp >= FLUSH_EVERY_MS:
+            self.flush(run_id)
+
+    def flush(self, run_id: str) -> None:
+        """Write the queued metrics of a run."""
+        queue = self._pending.pop(run_id, [])
+        for start in range(0, len(queue), 1000):  # MLflow's limit per batch
+            self.client.log_batch(run_id, metrics=queue[start : start + 1000])
 
     def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
-        """Close a run with an MLflow status: FINISHED, FAILED or KILLED."""
+        """Write queued metrics and close a run with a status: FINISHED, FAILED or KILLED."""
+        self.flush(run_id)
         if tags:
             self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         self.client.set_terminated(run_id, status=status)

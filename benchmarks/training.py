@@ -7,16 +7,25 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from timm.optim import create_optimizer_v2
 from torch import nn
 
+from benchmarks.features import can_cache, compute_features
 from benchmarks.schedule import apply_schedule, lr_factor
-from benchmarks.tensors import Batches, TensorData
-from strategies import LayerGroups, Strategy, count_trainable, param_groups
-from strategies import set_requires_grad, set_train_mode, sync_optimizer
+from benchmarks.tensors import Batches, Prepare, TensorData
+from strategies import (
+    LayerGroups,
+    Strategy,
+    count_trainable,
+    param_groups,
+    set_requires_grad,
+    set_train_mode,
+    sync_optimizer,
+)
 
 Report = Callable[[int, dict[str, float]], None]
 """Called after every epoch with the 1-based epoch and its metrics; may raise to stop."""
@@ -39,6 +48,8 @@ class TrainConfig:
         grad_clip_norm: max global gradient norm (seed 000: 1.0); None disables.
         patience: early stopping after this many epochs without a better val accuracy.
         device: torch device string.
+        cache_features: train the head on backbone features computed once when nothing
+            before the head can change (see :mod:`benchmarks.features`).
     """
 
     max_epochs: int = 8
@@ -49,6 +60,7 @@ class TrainConfig:
     grad_clip_norm: float | None = 1.0
     patience: int = 10
     device: str = "cpu"
+    cache_features: bool = True
 
 
 @dataclass
@@ -61,8 +73,28 @@ class TrainResult:
     trainable_params: int
     train_time_s: float
     total_params: int = 0
+    cached_features: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
+
+
+@dataclass(frozen=True)
+class _Route:
+    """What the loop runs on each batch: the whole model on images, or the head on features."""
+
+    net: nn.Module
+    x_train: torch.Tensor
+    x_val: torch.Tensor
+    prepare: Prepare
+    cached: bool
+
+
+def _route(model, strategy, groups, data: TensorData, cfg: TrainConfig, device) -> _Route:
+    """Cached features when the backbone cannot change during the run, else images."""
+    if cfg.cache_features and can_cache(model, strategy, groups, cfg.max_epochs):
+        feats = compute_features(model, data, device)
+        return _Route(model.get_classifier(), feats.x_train, feats.x_val, lambda x: x, True)
+    return _Route(model, data.x_train, data.x_val, data.normalise, False)
 
 
 def train(
@@ -79,21 +111,25 @@ def train(
     torch.manual_seed(seed)
     device = torch.device(cfg.device)
     model.to(device)
-    set_requires_grad(strategy, groups, 0)
-    optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer)
-    batches = Batches(data, cfg.batch_size, device, seed=seed)
-    total = cfg.max_epochs * batches.steps_per_epoch
-    warmup = cfg.warmup_epochs * batches.steps_per_epoch
-    result = TrainResult(0.0, 0, 0, count_trainable(model), 0.0,
-                         total_params=sum(p.numel() for p in model.parameters()))
     start = time.perf_counter()
+    set_requires_grad(strategy, groups, 0)
+    optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
+                                    foreach=True)
+    route = _route(model, strategy, groups, data, cfg, device)
+    batches = Batches(route.x_train, data.y_train, cfg.batch_size, device, seed, route.prepare)
+    steps = batches.steps_per_epoch
+    result = TrainResult(0.0, 0, 0, count_trainable(model), 0.0,
+                         total_params=sum(p.numel() for p in model.parameters()),
+                         cached_features=route.cached)
     for epoch in range(cfg.max_epochs):
         sync_optimizer(optimizer, strategy, groups, epoch)
         set_train_mode(model, strategy, groups, epoch)
-        step0 = epoch * batches.steps_per_epoch
-        loss = _train_epoch(model, optimizer, batches, cfg, lambda i: lr_factor(step0 + i, total, warmup))
-        val_acc = evaluate(model, data.x_val, data.y_val, data, device)
-        metrics = {"train_loss": loss, "val_acc": val_acc, "trainable_params": count_trainable(model)}
+        factor = partial(_factor, step0=epoch * steps, total=cfg.max_epochs * steps,
+                         warmup=cfg.warmup_epochs * steps)
+        loss = _train_epoch(route.net, optimizer, batches, cfg, factor)
+        val_acc = _accuracy(route.net, route.x_val, data.y_val, route.prepare, device)
+        metrics = {"train_loss": loss, "val_acc": val_acc,
+                   "trainable_params": count_trainable(model)}
         _record(result, model, epoch + 1, metrics)
         result.train_time_s = time.perf_counter() - start
         if report is not None:
@@ -102,6 +138,11 @@ def train(
             break
     result.trainable_params = max(h["trainable_params"] for h in result.history)
     return result
+
+
+def _factor(i: int, *, step0: int, total: int, warmup: int) -> float:
+    """The schedule factor of step ``i`` of the current epoch."""
+    return lr_factor(step0 + i, total, warmup)
 
 
 def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) -> None:
@@ -134,16 +175,24 @@ def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor) -
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, data: TensorData, device) -> torch.Tensor:
-    """Predicted labels for uint8 images ``x``, in eval mode."""
-    model.eval()
-    preds = []
-    for start in range(0, len(x), 512):
-        batch = data.normalise(x[start : start + 512].to(device, non_blocking=True))
-        preds.append(model(batch).argmax(1).cpu())
+def _outputs(net: nn.Module, x: torch.Tensor, prepare: Prepare, device) -> torch.Tensor:
+    """Predicted labels of ``net`` in eval mode, in batches of 512."""
+    net.eval()
+    preds = [net(prepare(x[i : i + 512].to(device, non_blocking=True))).argmax(1).cpu()
+             for i in range(0, len(x), 512)]
     return torch.cat(preds) if preds else torch.empty(0, dtype=torch.long)
 
 
+def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, prepare: Prepare, device) -> float:
+    """Accuracy of ``net`` on stored inputs ``x``."""
+    return (_outputs(net, x, prepare, device) == y).float().mean().item()
+
+
+def predict(model: nn.Module, x: torch.Tensor, data: TensorData, device) -> torch.Tensor:
+    """Predicted labels of the full model for uint8 images ``x``."""
+    return _outputs(model, x, data.normalise, device)
+
+
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, device) -> float:
-    """Accuracy of ``model`` on uint8 images ``x`` with labels ``y``."""
-    return (predict(model, x, data, device) == y).float().mean().item()
+    """Accuracy of the full model on uint8 images ``x`` with labels ``y``."""
+    return _accuracy(model, x, y, data.normalise, device)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -100,6 +99,7 @@ def test_running_again_resumes_without_new_rows(finished):
 def test_unknown_suite_is_one_line_and_exit_2(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.cli", "run", "nosuch"],
+        check=False,
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -89,3 +89,25 @@ def test_search_space_samples_lr_over_the_wide_range(name):
     study.optimize(lambda t: cls.suggest(t, ctx).lr, n_trials=1)
     dist = study.trials[0].distributions["lr"]
     assert dist.log and dist.low <= 1e-6 and dist.high >= 1e-1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cached_features_train_the_head_like_the_full_model(family):
+    """Feature extraction on cached features = the same run through the whole network."""
+    results = []
+    for cache in (True, False):
+        model, groups, strategy = _setup("feature_extraction", family)
+        cfg = TrainConfig(max_epochs=2, batch_size=8, warmup_epochs=0, cache_features=cache)
+        result = train(model, strategy, groups, tiny_data(), cfg, seed=0)
+        assert result.cached_features == cache
+        results.append((result, model.get_classifier().weight.detach().clone()))
+    (cached, w_cached), (full, w_full) = results
+    assert [h["val_acc"] for h in cached.history] == [h["val_acc"] for h in full.history]
+    torch.testing.assert_close(w_cached, w_full, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in STRATEGIES if n != "feature_extraction"])
+def test_strategies_that_train_the_backbone_never_use_cached_features(name):
+    model, groups, strategy = _setup(name, "test_resnet")
+    cfg = TrainConfig(max_epochs=1, batch_size=8)
+    assert not train(model, strategy, groups, tiny_data(), cfg, seed=0).cached_features
