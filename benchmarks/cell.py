@@ -94,8 +94,11 @@ def make_objective(run: CellRun, ctx: StrategyContext) -> Callable[[Any], float]
     def objective(trial: Any) -> float:
         run.progress.start(f"{run.cell.key} trial {trial.number}")
         try:
-            strategy = strategy_cls(strategy_cls.suggest(trial, ctx))
-            return _run_trial(run, trial, strategy, ctx)
+            config = strategy_cls.suggest(trial, ctx)
+            if tuning.is_default(trial):  # the guideline's plan may hold more than the searched
+                config = strategy_cls.default_config(ctx)
+            trial.set_user_attr("config", config.to_dict())
+            return _run_trial(run, trial, strategy_cls(config), ctx)
         finally:
             run.progress.finish(run.train_cfg.max_epochs)
 
@@ -191,12 +194,10 @@ def _parent(run: CellRun) -> str:
     return run.tracker.start_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
 
 
-def run_final(
-    run: CellRun, ctx: StrategyContext, trial_number: int, params: dict[str, Any], seed: int
-) -> dict:
+def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int) -> dict:
     """Retrain the cell's best configuration with ``seed`` and score it on the test split."""
     strategy_cls = get_strategy(run.cell.strategy)
-    strategy = strategy_cls(strategy_cls.suggest(tuning.fixed_trial(params), ctx))
+    strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
     cfg = strategy.config.to_dict()
     run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
                                    parent=_parent(run), tags={"ftbench.kind": "final"})

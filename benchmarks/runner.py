@@ -96,14 +96,14 @@ def _run_cell(suite: Suite, run: CellRun, storage: str) -> None:
     strategy_cls = get_strategy(run.cell.strategy)
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
     tuning.optimize(study, make_objective(run, ctx), suite.trials)
-    best = tuning.best_params(study)
+    best = tuning.best_config(study)
     done = _final_seeds_done(run)
     for seed in suite.seeds:
         if seed in done:
             continue
         run.progress.start(f"{run.cell.key} final seed {seed}")
         if best is not None:
-            run_final(run, ctx, best[0], best[1], seed)
+            run_final(run, best[0], best[1], seed)
         run.progress.finish(run.train_cfg.max_epochs)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
-from optuna.trial import FixedTrial, TrialState
+from optuna.trial import TrialState
 
 from benchmarks.suite import PrunerConfig
 
@@ -91,15 +91,13 @@ def is_default(trial: Any) -> bool:
     return bool(trial.user_attrs.get("is_default", False))
 
 
-def best_params(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
-    """Number and params of the best complete trial, or None if no trial completed."""
+def best_config(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
+    """Number and full strategy configuration of the best complete trial (ties: earliest).
+
+    Returns None if no trial completed.
+    """
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return None
     best = max(complete, key=lambda t: (t.value, -t.number))
-    return best.number, dict(best.params)
-
-
-def fixed_trial(params: dict[str, Any]) -> FixedTrial:
-    """A trial that replays ``params`` through a strategy's search space."""
-    return FixedTrial(params)
+    return best.number, dict(best.user_attrs["config"])

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from report.plot_data import ordered_regimes, ordered_strategies
 
@@ -118,6 +119,9 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
             ax.fill_between(line["n_train"], line["ci_low"], line["ci_high"],
                             color=color, alpha=0.15, linewidth=0)
         ax.set_xscale("log")
+        sizes = sorted(panel["n_train"].unique())
+        ax.set_xticks(sizes, [str(int(n)) for n in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(_panel_title(dataset, backbone, show_backbone))
         ax.set_xlabel("n_train")
         ax.set_ylabel("test accuracy")

@@ -128,3 +128,31 @@ def test_bad_suites_fail_before_any_work(tmp_path, capsys, bad, needle):
     err = capsys.readouterr().err
     assert code == 2 and needle in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_impossible_configuration_is_skipped_with_its_reason(tmp_path, monkeypatch):
+    from strategies import registry
+    from strategies.freezing import FeatureExtraction
+
+    class NeverFits(FeatureExtraction):
+        name = "never_fits"
+
+        def skip(self, ctx):
+            return f"needs 99 blocks, the backbone has {ctx.n_blocks}"
+
+    monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, "never_fits": NeverFits})
+    suite = tmp_path / "skip.yaml"
+    suite.write_text(TINY.replace("sizes: [40, 20]", "sizes: [20]")
+                     .replace("[feature_extraction, partial_freeze, full_finetune, from_scratch]",
+                              "[never_fits, feature_extraction]")
+                     .replace("seeds: [0, 1]", "seeds: [0]"))
+    args = ["run", str(suite), "--results-dir", str(tmp_path / "r"), "--cache-dir",
+            str(tmp_path / "c"), "--no-progress", "--no-report"]
+    assert main(args) == 0
+    trials = pd.read_csv(tmp_path / "r" / "tiny" / "trials.csv")
+    skipped = trials[trials.strategy == "never_fits"]
+    assert list(skipped.status) == ["SKIPPED", "SKIPPED"]
+    assert skipped.reason.str.contains("needs 99 blocks, the backbone has 5").all()
+    assert (trials[trials.strategy == "feature_extraction"].status == "COMPLETE").all()
+    final = pd.read_csv(tmp_path / "r" / "tiny" / "final.csv")
+    assert list(final.strategy) == ["feature_extraction"]
