@@ -49,6 +49,31 @@ def _largest_size(pool: int, n_classes: int, val_fraction: float) -> int:
     return int(fits[-1]) if fits.size else 0
 
 
+def _check_val_fraction(val_fraction: float) -> None:
+    """Raise ``ValueError`` unless ``0 <= val_fraction < 1``."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(
+            f"Validation fraction 'val_fraction': 0 <= val_fraction < 1 must hold, but got "
+            f"{val_fraction}. Use e.g. 0.2."
+        )
+
+
+def largest_training_size(labels: np.ndarray | torch.Tensor, val_fraction: float = 0.2) -> int:
+    """Largest training size of a pool whose validation split still fits beside it.
+
+    Args:
+        labels: Labels of the pool (``TaskData.train.labels``).
+        val_fraction: Validation size as a fraction of the training size.
+
+    Returns:
+        The largest ``n`` with ``n + validation_size(n) <= len(labels)``; 0 if even
+        ``n = n_classes`` does not fit.
+    """
+    y = _as_labels(labels)
+    _check_val_fraction(val_fraction)
+    return _largest_size(len(y), len(np.unique(y)), val_fraction)
+
+
 def _check_sizes(sizes: Sequence[int], pool: int, n_classes: int, val_fraction: float) -> None:
     """Raise ``ValueError`` for a size that no split of this pool can satisfy."""
     if len(sizes) == 0:
@@ -152,11 +177,7 @@ def make_splits(
             samples than the pool holds, or a class is too small to supply its share.
     """
     y = _as_labels(labels)
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(
-            f"Validation fraction 'val_fraction': 0 <= val_fraction < 1 must hold, but got "
-            f"{val_fraction}. Use e.g. 0.2."
-        )
+    _check_val_fraction(val_fraction)
     classes, counts = np.unique(y, return_counts=True)
     _check_sizes(sizes, len(y), len(classes), val_fraction)
     ordered = sorted({int(n) for n in sizes})
