@@ -18,24 +18,38 @@ class Progress:
                         disable=None if enabled is None else not enabled,
                         bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} epochs "
                                    "[{elapsed}<{remaining}]")
+        self.total = total_epochs
+        self.done = 0
         self._unit_epochs = 0
+        self._cell = ""
+        self.label = ""
+
+    def set_cell(self, index: int, total: int) -> None:
+        """Show which cell of the grid runs (1-based) in every following label."""
+        self._cell = f"cell {index}/{total} "
 
     def start(self, label: str) -> None:
         """A new unit of work begins."""
         self._unit_epochs = 0
-        self.bar.set_description(label, refresh=True)
+        self.label = self._cell + label
+        self.bar.set_description(self.label, refresh=True)
 
     def epoch(self) -> None:
         """One epoch of the current unit is done."""
         self._unit_epochs += 1
-        self.bar.update(1)
+        self._advance(1)
 
     def finish(self, budget: int) -> None:
         """The current unit ended; count its unspent epoch budget as done."""
         rest = budget - self._unit_epochs
         if rest > 0:
-            self.bar.update(rest)
+            self._advance(rest)
         self._unit_epochs = 0
+
+    def _advance(self, epochs: int) -> None:
+        """Count epochs as done, on the bar and in ``done`` (which a hidden bar still keeps)."""
+        self.done += epochs
+        self.bar.update(epochs)
 
     def write(self, message: str) -> None:
         """Print a line without breaking the bar."""

@@ -73,7 +73,9 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         checkpoints = _pretrain_all(suite, cache, progress)
         splits = {d: make_splits(t.train.labels, suite.sizes, val_fraction=suite.val_fraction,
                                  seed=suite.sampler_seed) for d, t in tasks.items()}
-        for cell in cells(suite):
+        grid = cells(suite)
+        for index, cell in enumerate(grid, start=1):
+            progress.set_cell(index, len(grid))
             run = CellRun(cell, suite.name, suite.regime(cell.n_train), tasks[cell.dataset],
                           splits[cell.dataset][cell.n_train], checkpoints[cell.backbone],
                           suite.train_config(cell.n_train), tracker, writer, progress)
