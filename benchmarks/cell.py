@@ -21,7 +21,7 @@ from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.tensors import TensorData
 from benchmarks.tracking import Tracker
-from benchmarks.training import TrainConfig, TrainResult, predict, train
+from benchmarks.training import TrainConfig, TrainingDiverged, TrainResult, predict, train
 from strategies import Strategy, StrategyContext, get_strategy, layer_groups
 
 
@@ -181,17 +181,12 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
 
 def _expected(exc: Exception) -> bool:
     """Failures whose message alone explains them (no traceback needed in the CSV)."""
-    from benchmarks.training import TrainingDiverged
-
     return isinstance(exc, (TrainingDiverged, ValueError))
 
 
 def _parent(run: CellRun) -> str:
     """The MLflow parent run of the cell (created on first use, found again on resume)."""
-    found = run.tracker.find_run(run.cell.key)
-    if found is not None:
-        return found
-    return run.tracker.start_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
+    return run.tracker.named_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
 
 
 def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int) -> dict:

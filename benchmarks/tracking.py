@@ -29,6 +29,7 @@ class Tracker:
 
     def __init__(self, uri: str, experiment: str) -> None:
         self._pending: dict[str, list[Metric]] = {}
+        self._named: dict[str, str] = {}
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
@@ -78,10 +79,12 @@ class Tracker:
             self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         self.client.set_terminated(run_id, status=status)
 
-    def find_run(self, name: str, parent: str | None = None) -> str | None:
-        """The id of an existing run with this name (and parent), e.g. to resume a cell."""
-        query = f"tags.`mlflow.runName` = '{name}'"
-        if parent is not None:
-            query += f" and tags.`mlflow.parentRunId` = '{parent}'"
-        runs = self.client.search_runs([self.experiment_id], filter_string=query, max_results=1)
-        return runs[0].info.run_id if runs else None
+    def named_run(self, name: str, params: Mapping[str, Any]) -> str:
+        """The top-level run called ``name`` (a cell's parent run), found again on resume."""
+        if name not in self._named:
+            query = f"tags.`mlflow.runName` = '{name}'"
+            runs = self.client.search_runs([self.experiment_id], filter_string=query,
+                                           max_results=1)
+            found = runs[0].info.run_id if runs else None
+            self._named[name] = found or self.start_run(name, params)
+        return self._named[name]
