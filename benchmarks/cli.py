@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results-dir", type=Path, default=Path("results"),
                      help="parent folder of results/<suite>/ (default: results)")
     run.add_argument("--mlflow-uri", help="MLflow tracking URI (default: SQLite under results)")
-    run.add_argument("--storage", help="Optuna storage URL (default: SQLite under results)")
+    run.add_argument("--storage", help="Optuna storage: a database URL or a .journal file "
+                     "(default: results/<suite>/optuna.journal)")
     run.add_argument("--cache-dir", type=Path,
                      help="pretrained-checkpoint cache (default: $FTBENCH_CACHE or ~/.cache/ftbench)")
     run.add_argument("--no-report", action="store_true", help="skip the report at the end")

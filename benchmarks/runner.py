@@ -66,7 +66,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     writer = ResultsWriter(out)
     (out / "suite.yaml").write_text(yaml.safe_dump(_plain(suite.to_dict()), sort_keys=False))
     tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
-    storage = options.storage or f"sqlite:///{(out / 'optuna.db').resolve()}"
+    storage = tuning.make_storage(options.storage or str((out / "optuna.journal").resolve()))
     cache = options.cache_dir or default_cache_dir()
     progress = Progress(_budget(suite, cache, writer), enabled=options.progress)
     try:
@@ -90,7 +90,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     return out
 
 
-def _run_cell(suite: Suite, run: CellRun, storage: str) -> None:
+def _run_cell(suite: Suite, run: CellRun, storage: object) -> None:
     """Tune one cell, then retrain its best configuration over the suite's seeds."""
     ctx = strategy_context(run)
     study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,

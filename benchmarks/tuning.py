@@ -38,8 +38,23 @@ def make_pruner(cfg: PrunerConfig) -> optuna.pruners.BasePruner:
     )
 
 
+def make_storage(spec: str) -> optuna.storages.BaseStorage | str:
+    """An Optuna storage from a URL (``sqlite:///``, ``postgresql://``, ...) or a journal path.
+
+    A path ending in ``.journal`` is an append-only journal file: safe for several processes
+    on one machine, and much faster than SQLite for the many small writes of pruning.
+    """
+    if spec.endswith(".journal"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(spec))
+    return spec
+
+
 def open_study(
-    name: str, storage: str | None, sampler_seed: int, pruner: PrunerConfig, n_trials: int
+    name: str, storage: optuna.storages.BaseStorage | str | None, sampler_seed: int,
+    pruner: PrunerConfig, n_trials: int,
 ) -> optuna.Study:
     """Create or load the study of one cell (maximising validation accuracy)."""
     sampler = optuna.samplers.TPESampler(
