@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 
 import timm
@@ -62,7 +63,21 @@ def load_checkpoint(model: nn.Module, path: Path) -> None:
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a state dict (possibly wrapped in ``{'state_dict': ...}``), prefixes removed."""
+    """Read a state dict (possibly wrapped in ``{'state_dict': ...}``), prefixes removed.
+
+    Files are read once per process and version (path, size, mtime); every trial of a suite
+    loads the same checkpoint.
+    """
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        raise ValueError(f"checkpoint '{path}': the file must exist, but it does not.") from None
+    return _read_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_cached(path: str, size: int, mtime_ns: int) -> dict[str, torch.Tensor]:
+    """Read and unwrap a checkpoint; the size and mtime only key the cache."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
