@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from tqdm.auto import tqdm
 
 
@@ -54,6 +56,10 @@ class Progress:
     def write(self, message: str) -> None:
         """Print a line without breaking the bar."""
         self.bar.write(message)
+
+    def warn(self, message: str) -> None:
+        """Print a warning line on stderr without breaking the bar."""
+        self.bar.write(f"ftbench: warning: {message}", file=sys.stderr)
 
     def close(self) -> None:
         """Close the bar."""

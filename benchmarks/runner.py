@@ -105,7 +105,11 @@ def _run_cell(suite: Suite, run: CellRun, storage: object) -> None:
             continue
         run.progress.start(f"{run.cell.key} final seed {seed}")
         if best is not None:
-            run_final(run, best[0], best[1], seed)
+            try:
+                run_final(run, best[0], best[1], seed)
+            except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
+                run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out "
+                                   f"of final.csv: {type(exc).__name__}: {exc}")
         run.progress.finish(run.train_cfg.max_epochs)
 
 

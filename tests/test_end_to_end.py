@@ -156,3 +156,23 @@ def test_impossible_configuration_is_skipped_with_its_reason(tmp_path, monkeypat
     assert (trials[trials.strategy == "feature_extraction"].status == "COMPLETE").all()
     final = pd.read_csv(tmp_path / "r" / "tiny" / "final.csv")
     assert list(final.strategy) == ["feature_extraction"]
+
+
+def test_a_failed_final_seed_is_reported_and_the_suite_goes_on(tmp_path, monkeypatch, capsys):
+    from benchmarks import runner
+
+    def broken(run, trial, config, seed):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(runner, "run_final", broken)
+    suite = tmp_path / "fail.yaml"
+    suite.write_text(TINY.replace("sizes: [40, 20]", "sizes: [20]")
+                     .replace("[feature_extraction, partial_freeze, full_finetune, from_scratch]",
+                              "[feature_extraction]"))
+    args = ["run", str(suite), "--results-dir", str(tmp_path / "r"), "--cache-dir",
+            str(tmp_path / "c"), "--no-progress", "--no-report"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("simulated crash") == 2  # one line per seed
+    trials = pd.read_csv(tmp_path / "r" / "tiny" / "trials.csv")
+    assert len(trials) == 2 and not (tmp_path / "r" / "tiny" / "final.csv").exists()
