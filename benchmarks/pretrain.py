@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import timm
@@ -28,6 +28,7 @@ class PretrainConfig:
 
     backbone: str = "test_resnet"
     dataset: str = "synth_source"
+    dataset_options: dict = field(default_factory=dict)
     epochs: int = 6
     batch_size: int = 128
     lr: float = 2e-3
@@ -39,7 +40,7 @@ class PretrainConfig:
         blob = json.dumps(
             {
                 "config": dataclasses.asdict(self),
-                "data": dataset_fingerprint(self.dataset),
+                "data": dataset_fingerprint(self.dataset, **self.dataset_options),
                 "timm": timm.__version__,
                 "version": PRETRAIN_VERSION,
             },
@@ -78,7 +79,7 @@ def ensure_pretrained(
 
 def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
     """Train from random init on the source task and save the best-epoch weights."""
-    task = load_dataset(cfg.dataset)
+    task = load_dataset(cfg.dataset, **cfg.dataset_options)
     torch.manual_seed(cfg.seed)
     model = create_backbone(cfg.backbone, num_classes=len(task.classes))
     mean, std = normalisation(model)

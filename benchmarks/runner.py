@@ -15,7 +15,7 @@ import yaml
 from benchmarks import tuning
 from benchmarks.backbones import check_backbone_name
 from benchmarks.cell import Cell, CellRun, make_objective, run_final, strategy_context
-from benchmarks.data import TaskData, load_dataset, make_splits
+from benchmarks.data import TaskData, make_splits
 from benchmarks.pretrain import checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
@@ -38,7 +38,7 @@ class RunOptions:
 
 def cells(suite: Suite) -> list[Cell]:
     """The grid in run order: backbone, dataset, size, strategy."""
-    return [Cell(b, d, n, s) for b in suite.backbones for d in suite.datasets
+    return [Cell(b, d.key, n, s) for b in suite.backbones for d in suite.datasets
             for n in sorted(suite.sizes) for s in suite.strategies]
 
 
@@ -48,7 +48,7 @@ def preflight(suite: Suite) -> dict[str, TaskData]:
         get_strategy(name)
     for name in suite.backbones:
         check_backbone_name(name)
-    tasks = {name: load_dataset(name) for name in suite.datasets}
+    tasks = {ref.key: ref.load() for ref in suite.datasets}
     for name, task in tasks.items():
         try:
             make_splits(task.train.labels, suite.sizes, val_fraction=suite.val_fraction,

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.dataset_ref import DatasetRef, parse_dataset
 from benchmarks.pretrain import PretrainConfig
 from benchmarks.training import TrainConfig
 
@@ -34,7 +35,8 @@ class Suite:
     Attributes:
         name: suite name; results go to ``results/<name>/``.
         backbones: timm model names.
-        datasets: registered dataset names.
+        datasets: registered dataset names, or mappings with ``name``, options such as
+            ``root`` or ``classes``, ``as`` (the name in results) and ``family``.
         sizes: training-set sizes (samples); validation is carved in addition.
         size_scale: how the sizes map onto the guideline's regimes: a size n stands for
             n / size_scale samples (1.0 = sizes are taken literally).
@@ -52,7 +54,7 @@ class Suite:
 
     name: str
     backbones: tuple[str, ...]
-    datasets: tuple[str, ...]
+    datasets: tuple[DatasetRef, ...]
     sizes: tuple[int, ...]
     strategies: tuple[str, ...]
     trials: int = 6
@@ -80,7 +82,9 @@ class Suite:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, as it would be written in YAML."""
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["datasets"] = [ref.to_yaml() for ref in self.datasets]
+        return out
 
 
 def builtin_suites() -> list[str]:
@@ -131,7 +135,10 @@ def suite_from_dict(data: Any, source: str = "suite") -> Suite:
                 raise ValueError(f"{source}: '{key}' must be a mapping, but got {value!r}.")
             _check_keys(value, nested[key], f"{source}: '{key}'")
             kwargs[key] = nested[key](**value)
-        elif key in ("backbones", "datasets", "sizes", "strategies", "seeds"):
+        elif key == "datasets":
+            entries = value if isinstance(value, list) else [value]
+            kwargs[key] = tuple(parse_dataset(entry, source) for entry in entries)
+        elif key in ("backbones", "sizes", "strategies", "seeds"):
             kwargs[key] = tuple(value) if isinstance(value, list) else (value,)
         else:
             kwargs[key] = value
@@ -166,6 +173,10 @@ def _check_values(suite: Suite, source: str) -> None:
         raise ValueError(f"{source}: seeds must list at least one seed, but it is empty.")
     if not suite.size_scale > 0:
         raise ValueError(f"{source}: size_scale > 0 must hold, but got {suite.size_scale!r}.")
+    keys = [ref.key for ref in suite.datasets]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{source}: dataset names must be unique, but got {keys}. "
+                         "Give repeated datasets distinct 'as:' names.")
     unknown = sorted(set(suite.epochs_by_size) - set(suite.sizes))
     if unknown:
         raise ValueError(f"{source}: epochs_by_size keys must be among sizes {list(suite.sizes)}, "

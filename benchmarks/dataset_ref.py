@@ -1,0 +1,75 @@
+"""How a suite names a dataset: a registered name, its options, a label and a family."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.data import TaskData, load_dataset
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """One dataset entry of a suite.
+
+    Attributes:
+        name: registered dataset name (``ftbench list datasets``).
+        options: options for ``load_dataset`` (``root``, ``classes``, ``image_size``, ...).
+        label: the name results use (``as:`` in YAML); defaults to ``name``.
+        family: ``near`` or ``far`` relative to the pretraining data, overriding the
+            registry's default (e.g. the other half of a dataset whose first half pretrains).
+    """
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+    label: str = ""
+    family: str = ""
+
+    @property
+    def key(self) -> str:
+        """The dataset's name in results, progress and MLflow."""
+        return self.label or self.name
+
+    def load(self) -> TaskData:
+        """Load the data with its options, under the suite's label and family."""
+        task = load_dataset(self.name, **dict(self.options))
+        return dataclasses.replace(task, name=self.key, family=self.family or task.family)
+
+    def to_yaml(self) -> str | dict[str, Any]:
+        """The YAML form: the bare name when nothing else is set."""
+        if not (self.options or self.label or self.family):
+            return self.name
+        out: dict[str, Any] = {"name": self.name, **{k: _plain(v) for k, v in self.options}}
+        if self.label:
+            out["as"] = self.label
+        if self.family:
+            out["family"] = self.family
+        return out
+
+
+def parse_dataset(entry: Any, source: str) -> DatasetRef:
+    """A DatasetRef from a YAML entry: a name, or a mapping with ``name`` and options."""
+    if isinstance(entry, str):
+        return DatasetRef(entry)
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
+            f"{source}: each datasets entry must be a name or a mapping with a 'name', "
+            f"but got {entry!r}. Example: {{name: fashion_mnist, root: data, as: fashion}}."
+        )
+    rest = {k: v for k, v in entry.items() if k not in ("name", "as", "family")}
+    family = entry.get("family", "")
+    if family not in ("", "near", "far"):
+        raise ValueError(f"{source}: dataset family must be 'near' or 'far', but got {family!r}.")
+    options = tuple(sorted((k, _frozen(v)) for k, v in rest.items()))
+    return DatasetRef(entry["name"], options, str(entry.get("as", "")), family)
+
+
+def _frozen(value: Any) -> Any:
+    """Lists to tuples, so that a reference stays hashable."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
+def _plain(value: Any) -> Any:
+    """Tuples back to lists for YAML."""
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
