@@ -80,10 +80,9 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_show(args: argparse.Namespace) -> None:
     import yaml
 
-    from benchmarks.runner import _plain
     from benchmarks.suite import load_suite
 
-    print(yaml.safe_dump(_plain(load_suite(args.suite).to_dict()), sort_keys=False), end="")
+    print(yaml.safe_dump(load_suite(args.suite).to_dict(), sort_keys=False), end="")
 
 
 def _cmd_report(args: argparse.Namespace) -> None:

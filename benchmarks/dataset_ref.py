@@ -37,10 +37,10 @@ class DatasetRef:
         return dataclasses.replace(task, name=self.key, family=self.family or task.family)
 
     def to_yaml(self) -> str | dict[str, Any]:
-        """The YAML form: the bare name when nothing else is set."""
+        """The YAML form (tuples left to :meth:`Suite.to_dict`): the bare name when nothing else is set."""
         if not (self.options or self.label or self.family):
             return self.name
-        out: dict[str, Any] = {"name": self.name, **{k: _plain(v) for k, v in self.options}}
+        out: dict[str, Any] = {"name": self.name, **dict(self.options)}
         if self.label:
             out["as"] = self.label
         if self.family:
@@ -68,8 +68,3 @@ def parse_dataset(entry: Any, source: str) -> DatasetRef:
 def _frozen(value: Any) -> Any:
     """Lists to tuples, so that a reference stays hashable."""
     return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
-
-
-def _plain(value: Any) -> Any:
-    """Tuples back to lists for YAML."""
-    return [_plain(v) for v in value] if isinstance(value, tuple) else value

@@ -64,7 +64,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     tasks = preflight(suite)
     out = options.results_root / suite.name
     writer = ResultsWriter(out)
-    (out / "suite.yaml").write_text(yaml.safe_dump(_plain(suite.to_dict()), sort_keys=False))
+    (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
     tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
     storage = tuning.make_storage(options.storage or str((out / "optuna.journal").resolve()))
     cache = options.cache_dir or default_cache_dir()
@@ -90,7 +90,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     return out
 
 
-def _run_cell(suite: Suite, run: CellRun, storage: object) -> None:
+def _run_cell(suite: Suite, run: CellRun, storage: tuning.Storage) -> None:
     """Tune one cell, then retrain its best configuration over the suite's seeds."""
     ctx = strategy_context(run)
     study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
@@ -187,12 +187,3 @@ def _regime_note(suite: Suite) -> str:
         return "sizes are taken literally: " + ", ".join(parts)
     return (f"sizes are scaled by {suite.size_scale}: a training size n stands for "
             f"n / {suite.size_scale} samples in the guideline's rows ({', '.join(parts)})")
-
-
-def _plain(value):
-    """Tuples to lists and enums to values, for YAML output."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -81,10 +81,10 @@ class Suite:
         return dataclasses.replace(self.train, max_epochs=epochs)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict, as it would be written in YAML."""
+        """Plain dict of lists and scalars, as it would be written in YAML."""
         out = dataclasses.asdict(self)
         out["datasets"] = [ref.to_yaml() for ref in self.datasets]
-        return out
+        return _plain(out)
 
 
 def builtin_suites() -> list[str]:
@@ -184,3 +184,12 @@ def _check_values(suite: Suite, source: str) -> None:
     if suite.train.max_epochs < 1 or min(suite.epochs_by_size.values(), default=1) < 1:
         raise ValueError(f"{source}: every epoch budget must be >= 1, but got "
                          f"{suite.train.max_epochs!r} and {suite.epochs_by_size!r}.")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, recursively, for YAML output."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

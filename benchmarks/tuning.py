@@ -38,7 +38,11 @@ def make_pruner(cfg: PrunerConfig) -> optuna.pruners.BasePruner:
     )
 
 
-def make_storage(spec: str) -> optuna.storages.BaseStorage | str:
+Storage = optuna.storages.BaseStorage | str
+"""An Optuna storage object, or a database URL Optuna opens itself."""
+
+
+def make_storage(spec: str) -> Storage:
     """An Optuna storage from a URL (``sqlite:///``, ``postgresql://``, ...) or a journal path.
 
     A path ending in ``.journal`` is an append-only journal file: safe for several processes
@@ -53,7 +57,7 @@ def make_storage(spec: str) -> optuna.storages.BaseStorage | str:
 
 
 def open_study(
-    name: str, storage: optuna.storages.BaseStorage | str | None, sampler_seed: int,
+    name: str, storage: Storage | None, sampler_seed: int,
     pruner: PrunerConfig, n_trials: int,
 ) -> optuna.Study:
     """Create or load the study of one cell (maximising validation accuracy)."""
