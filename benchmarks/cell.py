@@ -15,7 +15,7 @@ from torch import nn
 
 from benchmarks import tuning
 from benchmarks.backbones import create_backbone, normalisation
-from benchmarks.data import TaskData
+from benchmarks.data import SizeSpec, TaskData
 from benchmarks.data.splits import Split
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
@@ -33,6 +33,12 @@ class Cell:
     dataset: str
     n_train: int
     strategy: str
+    size: SizeSpec | None = None  # as the suite writes it; None = the count n_train
+
+    @property
+    def size_label(self) -> str:
+        """The size as written in the suite (``"15%"``, ``"10/class"``, ``"all"`` or the count)."""
+        return self.size.label if self.size is not None else str(self.n_train)
 
     @property
     def key(self) -> str:
@@ -59,7 +65,8 @@ class CellRun:
         """The cell columns shared by every table."""
         c = self.cell
         return {"suite": self.suite_name, "backbone": c.backbone, "dataset": c.dataset,
-                "family": self.task.family, "n_train": c.n_train, "regime": self.regime,
+                "family": self.task.family, "n_train": c.n_train, "size": c.size_label,
+                "regime": self.regime,
                 "strategy": c.strategy}
 
 
@@ -152,7 +159,8 @@ def _result_columns(result: TrainResult) -> dict[str, Any]:
     return {"val_acc": result.best_val_acc, "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run, "trainable_params": result.trainable_params,
             "total_params": result.total_params,
-            "train_time_s": round(result.train_time_s, 3)}
+            "train_time_s": round(result.train_time_s, 3),
+            "peak_mem_mb": round(result.peak_mem_mb, 1)}
 
 
 def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: BaseException):

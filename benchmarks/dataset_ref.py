@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.data import TaskData, load_dataset
+from benchmarks.data import SizeSpec, TaskData, load_dataset
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,15 @@ class DatasetRef:
         label: the name results use (``as:`` in YAML); defaults to ``name``.
         family: ``near`` or ``far`` relative to the pretraining data, overriding the
             registry's default (e.g. the other half of a dataset whose first half pretrains).
+        sizes: training sizes of this dataset, replacing the suite's ``sizes`` (a small
+            dataset cannot reach the sizes of a large one); empty = the suite's.
     """
 
     name: str
     options: tuple[tuple[str, Any], ...] = ()
     label: str = ""
     family: str = ""
+    sizes: tuple[SizeSpec, ...] = ()
 
     @property
     def key(self) -> str:
@@ -38,13 +41,15 @@ class DatasetRef:
 
     def to_yaml(self) -> str | dict[str, Any]:
         """The YAML form (tuples left to :meth:`Suite.to_dict`): the bare name when nothing else is set."""
-        if not (self.options or self.label or self.family):
+        if not (self.options or self.label or self.family or self.sizes):
             return self.name
         out: dict[str, Any] = {"name": self.name, **dict(self.options)}
         if self.label:
             out["as"] = self.label
         if self.family:
             out["family"] = self.family
+        if self.sizes:
+            out["sizes"] = [spec.to_yaml() for spec in self.sizes]
         return out
 
 
@@ -57,12 +62,29 @@ def parse_dataset(entry: Any, source: str) -> DatasetRef:
             f"{source}: each datasets entry must be a name or a mapping with a 'name', "
             f"but got {entry!r}. Example: {{name: fashion_mnist, root: data, as: fashion}}."
         )
-    rest = {k: v for k, v in entry.items() if k not in ("name", "as", "family")}
+    rest = {k: v for k, v in entry.items() if k not in ("name", "as", "family", "sizes")}
     family = entry.get("family", "")
     if family not in ("", "near", "far"):
         raise ValueError(f"{source}: dataset family must be 'near' or 'far', but got {family!r}.")
     options = tuple(sorted((k, _frozen(v)) for k, v in rest.items()))
-    return DatasetRef(entry["name"], options, str(entry.get("as", "")), family)
+    sizes = parse_sizes(entry["sizes"], f"{source}: dataset '{entry['name']}'") \
+        if "sizes" in entry else ()
+    return DatasetRef(entry["name"], options, str(entry.get("as", "")), family, sizes)
+
+
+def parse_sizes(value: Any, source: str) -> tuple[SizeSpec, ...]:
+    """Training sizes from YAML: one size or a list (forms in :mod:`benchmarks.data.sizes`)."""
+    entries = value if isinstance(value, list) else [value]
+    specs = []
+    for entry in entries:
+        try:
+            specs.append(SizeSpec.parse(entry))
+        except ValueError as exc:
+            raise ValueError(f"{source}: sizes: {exc}") from None
+    if len(set(specs)) != len(specs):
+        raise ValueError(f"{source}: sizes must be distinct, but got "
+                         f"{[s.label for s in specs]}. Remove the repeated size.")
+    return tuple(specs)
 
 
 def _frozen(value: Any) -> Any:

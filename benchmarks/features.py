@@ -25,7 +25,8 @@ def can_cache(model: nn.Module, strategy: Strategy, groups: LayerGroups, max_epo
 
     True when every block stays frozen in every epoch, frozen BatchNorm layers keep their
     statistics, and nothing before the classifier is stochastic (dropout, drop-path).
-    Images are not augmented in ftbench's trials, so the features are then constant.
+    The caller must also check that no augmentation touches the images
+    (``Augment.touches_images``); only then are the features constant.
     """
     n = groups.n_blocks
     all_frozen = frozenset(range(n))

@@ -18,7 +18,7 @@ from benchmarks.tensors import TensorData
 from benchmarks.training import Report, TrainConfig, train
 from strategies import StrategyConfig, get_strategy, layer_groups
 
-PRETRAIN_VERSION = 1
+PRETRAIN_VERSION = 2
 """Bump when the pretraining procedure changes, so that stale checkpoints are not reused."""
 
 
@@ -49,6 +49,22 @@ class PretrainConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Pretrained:
+    """A pretrained checkpoint and the input size it was trained at.
+
+    Attributes:
+        path: the checkpoint file.
+        input_size: side of the square images the backbone was pretrained on; target data is
+            resized to it, as timm's ``pretrained_cfg['input_size']`` says for hub weights.
+        meta: the metadata written beside the checkpoint, plus ``cached``.
+    """
+
+    path: Path
+    input_size: int
+    meta: dict
+
+
 def default_cache_dir() -> Path:
     """``$FTBENCH_CACHE`` or ``~/.cache/ftbench``."""
     env = os.environ.get("FTBENCH_CACHE")
@@ -62,19 +78,17 @@ def checkpoint_path(cfg: PretrainConfig, cache_dir: Path) -> Path:
 
 def ensure_pretrained(
     cfg: PretrainConfig, cache_dir: Path, report: Report | None = None
-) -> tuple[Path, dict]:
-    """Return the cached checkpoint for ``cfg``, pretraining it first if absent.
-
-    Returns:
-        The checkpoint path and its metadata (source-task accuracy, time, whether cached).
-    """
+) -> Pretrained:
+    """Return the cached checkpoint for ``cfg``, pretraining it first if absent."""
     path = checkpoint_path(cfg, cache_dir)
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
-        return path, {**json.loads(meta_path.read_text()), "cached": True}
-    meta = _pretrain(cfg, path, report)
-    _atomic_write_text(meta_path, json.dumps(meta, indent=2))
-    return path, {**meta, "cached": False}
+        meta = {**json.loads(meta_path.read_text()), "cached": True}
+    else:
+        meta = _pretrain(cfg, path, report)
+        _atomic_write_text(meta_path, json.dumps(meta, indent=2))
+        meta = {**meta, "cached": False}
+    return Pretrained(path, int(meta["input_size"]), meta)
 
 
 def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
@@ -99,6 +113,7 @@ def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
         "source_test_acc": result.best_val_acc,
         "best_epoch": result.best_epoch,
         "train_time_s": result.train_time_s,
+        "input_size": int(task.train.images.shape[-1]),
     }
 
 

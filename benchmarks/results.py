@@ -10,19 +10,20 @@ from typing import Any
 
 import pandas as pd
 
-CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "regime", "strategy"]
+CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "regime",
+                "strategy"]
 
 TABLES: dict[str, list[str]] = {
     "trials": CELL_COLUMNS + [
         "trial", "is_default", "status", "reason", "lr", "params", "val_acc", "best_epoch",
         "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
-        "n_val", "mlflow_run_id",
+        "peak_mem_mb", "n_val", "mlflow_run_id",
     ],
     "epochs": CELL_COLUMNS + ["trial", "epoch", "train_loss", "val_acc", "trainable_params"],
     "final": CELL_COLUMNS + [
         "seed", "trial", "lr", "params", "test_acc", "test_macro_f1", "val_acc", "best_epoch",
         "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
-        "n_val", "n_test", "mlflow_run_id",
+        "peak_mem_mb", "n_val", "n_test", "mlflow_run_id",
     ],
 }
 """Columns of every table; documented one by one in ``results/README.md``."""
@@ -50,6 +51,8 @@ class ResultsWriter:
             raise KeyError(f"table '{table}': columns {sorted(extra)} are not in its schema")
         path = self.path(table)
         new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            self._check_header(table, path)
         with path.open("a", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns)
             if new:
@@ -58,6 +61,25 @@ class ResultsWriter:
             fh.flush()
             if table in DURABLE:
                 os.fsync(fh.fileno())
+
+    def check_headers(self) -> None:
+        """Raise ``ValueError`` if an existing table has other columns than this version's."""
+        for table in TABLES:
+            path = self.path(table)
+            if path.exists() and path.stat().st_size > 0:
+                self._check_header(table, path)
+
+    @staticmethod
+    def _check_header(table: str, path: Path) -> None:
+        """Appending under another header would shift every value into the wrong column."""
+        with path.open(newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if header != TABLES[table]:
+            raise ValueError(
+                f"results file '{path}': its columns must be those of this ftbench version, but "
+                f"they differ ({len(header)} vs {len(TABLES[table])} columns). Move the folder "
+                f"away or pass --results-dir another parent folder; the old rows stay readable."
+            )
 
     def read(self, table: str) -> pd.DataFrame:
         """The table as a DataFrame (empty, with its columns, if nothing was written)."""

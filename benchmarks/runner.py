@@ -14,9 +14,12 @@ import yaml
 
 from benchmarks import tuning
 from benchmarks.backbones import check_backbone_name
-from benchmarks.cell import Cell, CellRun, make_objective, run_final, strategy_context
-from benchmarks.data import TaskData, make_splits
-from benchmarks.pretrain import checkpoint_path, default_cache_dir, ensure_pretrained
+from benchmarks.cell import CellRun, make_objective, run_final, strategy_context
+from benchmarks.data import TaskData
+from benchmarks.data.resize import resize_task
+from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
+from benchmarks.memory import peak_rss_mb
+from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.suite import Suite
@@ -36,53 +39,44 @@ class RunOptions:
     report: bool = True
 
 
-def cells(suite: Suite) -> list[Cell]:
-    """The grid in run order: backbone, dataset, size, strategy."""
-    return [Cell(b, d.key, n, s) for b in suite.backbones for d in suite.datasets
-            for n in sorted(suite.sizes) for s in suite.strategies]
-
-
-def preflight(suite: Suite) -> dict[str, TaskData]:
-    """Check every name and size before any work starts; return the loaded datasets."""
+def preflight(suite: Suite) -> tuple[dict[str, TaskData], Plan]:
+    """Check every name and size before any work starts; return the datasets and sizes."""
     for name in suite.strategies:
         get_strategy(name)
     for name in suite.backbones:
         check_backbone_name(name)
     tasks = {ref.key: ref.load() for ref in suite.datasets}
-    for name, task in tasks.items():
-        try:
-            make_splits(task.train.labels, suite.sizes, val_fraction=suite.val_fraction,
-                        seed=suite.sampler_seed)
-        except ValueError as exc:
-            raise ValueError(f"suite '{suite.name}', dataset '{name}': {exc}") from None
-    return tasks
+    return tasks, resolve_plan(suite, tasks)
 
 
 def run_suite(suite: Suite, options: RunOptions) -> Path:
     """Run (or resume) every cell of ``suite``; return its results folder."""
     started = time.perf_counter()
-    tasks = preflight(suite)
+    tasks, plan = preflight(suite)
     out = options.results_root / suite.name
     writer = ResultsWriter(out)
+    writer.check_headers()
     (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
     tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
     storage = tuning.make_storage(options.storage or str((out / "optuna.journal").resolve()))
     cache = options.cache_dir or default_cache_dir()
-    progress = Progress(_budget(suite, cache, writer), enabled=options.progress)
+    grid = cells(suite, plan)
+    progress = Progress(_budget(suite, grid, cache, writer), enabled=options.progress)
     try:
-        checkpoints = _pretrain_all(suite, cache, progress)
-        splits = {d: make_splits(t.train.labels, suite.sizes, val_fraction=suite.val_fraction,
-                                 seed=suite.sampler_seed) for d, t in tasks.items()}
-        grid = cells(suite)
+        pretrained = _pretrain_all(suite, cache, progress)
+        splits = make_all_splits(suite, tasks, plan)
+        inputs = _inputs(tasks, pretrained)
         for index, cell in enumerate(grid, start=1):
             progress.set_cell(index, len(grid))
-            run = CellRun(cell, suite.name, suite.regime(cell.n_train), tasks[cell.dataset],
-                          splits[cell.dataset][cell.n_train], checkpoints[cell.backbone],
-                          suite.train_config(cell.n_train), tracker, writer, progress)
+            backbone = pretrained[cell.backbone]
+            run = CellRun(cell, suite.name, suite.regime(cell.n_train),
+                          inputs[cell.dataset, backbone.input_size],
+                          splits[cell.dataset][cell.n_train], backbone.path,
+                          suite.train_config(cell.size), tracker, writer, progress)
             _run_cell(suite, run, storage)
     finally:
         progress.close()
-    _write_run_info(suite, out, started, checkpoints)
+    _write_run_info(suite, out, started, pretrained, inputs, plan)
     if options.report:
         from report import build_report
 
@@ -124,35 +118,44 @@ def _final_seeds_done(run: CellRun) -> set[int]:
     return {int(s) for s in mine.seed}
 
 
-def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Path]:
+def _inputs(tasks: dict[str, TaskData], pretrained: dict[str, Pretrained]) -> dict:
+    """Every dataset resized once to each backbone's input size, shared by all its trials."""
+    sizes = {p.input_size for p in pretrained.values()}
+    return {(key, size): resize_task(task, size) for key, task in tasks.items() for size in sizes}
+
+
+def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Pretrained]:
     """Pretrained checkpoint of every backbone (cached across runs)."""
     out = {}
     for backbone in suite.backbones:
         cfg = dataclasses.replace(suite.pretrain, backbone=backbone)
         progress.start(f"pretraining {backbone} on {cfg.dataset}")
-        path, meta = ensure_pretrained(cfg, cache, report=lambda e, m: progress.epoch())
+        done = ensure_pretrained(cfg, cache, report=lambda e, m: progress.epoch())
+        meta = done.meta
         progress.finish(cfg.epochs if not meta["cached"] else 0)
         state = "cached" if meta["cached"] else f"trained in {meta['train_time_s']:.0f}s"
         progress.write(f"pretrained {backbone} on {cfg.dataset}: source test accuracy "
-                       f"{meta['source_test_acc']:.3f} ({state}) -> {path}")
-        out[backbone] = path
+                       f"{meta['source_test_acc']:.3f} ({state}), input {done.input_size}px "
+                       f"-> {done.path}")
+        out[backbone] = done
     return out
 
 
-def _budget(suite: Suite, cache: Path, writer: ResultsWriter) -> int:
+def _budget(suite: Suite, grid: list, cache: Path, writer: ResultsWriter) -> int:
     """Upper bound of the epochs left to run, for the progress bar's ETA."""
     pretrain = sum(
         suite.pretrain.epochs for b in suite.backbones
         if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=b), cache).exists()
     )
     per_cell = suite.trials + len(suite.seeds)
-    planned = sum(per_cell * suite.train_config(c.n_train).max_epochs for c in cells(suite))
+    planned = sum(per_cell * suite.train_config(c.size).max_epochs for c in grid)
     done = writer.read("trials").max_epochs.sum() + writer.read("final").max_epochs.sum()
     return pretrain + max(0, int(planned - done))
 
 
-def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) -> None:
-    """Provenance of the run: versions, hardware, timing, how sizes map to regimes."""
+def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
+                    inputs: dict, plan: Plan) -> None:
+    """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes."""
     import optuna
     import timm
     import torch
@@ -160,11 +163,15 @@ def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) 
     info = {
         "suite": suite.name,
         "size_scale": suite.size_scale,
-        "regime_note": _regime_note(suite),
+        "regime_note": _regime_note(suite, plan),
+        "sizes": {key: {spec.label: n for spec, n in sizes.items()} for key, sizes in plan.items()},
         "epochs_note": _epochs_note(suite),
         "total_time_s": round(time.perf_counter() - started, 1),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "checkpoints": {k: str(v) for k, v in checkpoints.items()},
+        "checkpoints": {k: str(v.path) for k, v in pretrained.items()},
+        "input_size": {k: v.input_size for k, v in pretrained.items()},
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "data_in_memory_mb": round(_data_mb(inputs), 1),
         "versions": {"torch": torch.__version__, "timm": timm.__version__,
                      "optuna": optuna.__version__, "python": platform.python_version()},
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),
@@ -173,16 +180,24 @@ def _write_run_info(suite: Suite, out: Path, started: float, checkpoints: dict) 
     (out / "run.json").write_text(json.dumps(info, indent=2))
 
 
+def _data_mb(inputs: dict) -> float:
+    """MiB of uint8 images held in memory for the trials (all datasets and input sizes)."""
+    sets = [s for task in inputs.values() for s in (task.train, task.test)]
+    return sum(s.images.numel() * s.images.element_size() for s in sets) / 2**20
+
+
 def _epochs_note(suite: Suite) -> str:
     """The epoch budget of each size."""
-    budgets = ", ".join(f"n={n}: {suite.train_config(n).max_epochs}" for n in sorted(suite.sizes))
+    written = dict.fromkeys(spec for ref in suite.datasets for spec in suite.sizes_of(ref))
+    budgets = ", ".join(f"{s.label}: {suite.train_config(s).max_epochs}" for s in written)
     return (f"epoch budget per trial ({budgets}); early stopping after "
             f"{suite.train.patience} epochs without a better validation accuracy")
 
 
-def _regime_note(suite: Suite) -> str:
+def _regime_note(suite: Suite, plan: Plan) -> str:
     """How the suite's sizes stand for the guideline's regimes."""
-    parts = [f"{n} -> {suite.regime(n)}" for n in sorted(suite.sizes)]
+    counts = sorted({n for sizes in plan.values() for n in sizes.values()})
+    parts = [f"{n} -> {suite.regime(n)}" for n in counts]
     if suite.size_scale == 1.0:
         return "sizes are taken literally: " + ", ".join(parts)
     return (f"sizes are scaled by {suite.size_scale}: a training size n stands for "

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from benchmarks.dataset_ref import DatasetRef, parse_dataset
+from benchmarks.data import SizeSpec
+from benchmarks.dataset_ref import DatasetRef, parse_dataset, parse_sizes
 from benchmarks.pretrain import PretrainConfig
 from benchmarks.training import TrainConfig
 
@@ -37,7 +38,10 @@ class Suite:
         backbones: timm model names.
         datasets: registered dataset names, or mappings with ``name``, options such as
             ``root`` or ``classes``, ``as`` (the name in results) and ``family``.
-        sizes: training-set sizes (samples); validation is carved in addition.
+        sizes: training-set sizes, each a count (``500``), a per-class count
+            (``"10/class"``), a fraction of the training pool (``"15%"``, TLlib's protocol)
+            or ``"all"`` (:mod:`benchmarks.data.sizes`); a dataset entry may give its own
+            ``sizes``. Validation is carved from the pool in addition.
         size_scale: how the sizes map onto the guideline's regimes: a size n stands for
             n / size_scale samples (1.0 = sizes are taken literally).
         strategies: registered strategy names.
@@ -47,15 +51,16 @@ class Suite:
         val_fraction: validation size as a fraction of the training size.
         pretrain: how ftbench pretrains the backbone (its own offline weights).
         train: how every trial trains.
-        epochs_by_size: epoch budget per training size, overriding ``train.max_epochs``
-            (small sizes are cheap per epoch and need more epochs to take enough steps).
+        epochs_by_size: epoch budget per training size as written in ``sizes`` (``30``,
+            ``"15%"``, ``all``), overriding ``train.max_epochs`` (small sizes are cheap per
+            epoch and need more epochs to take enough steps).
         pruner: the pruner on per-epoch validation accuracy.
     """
 
     name: str
     backbones: tuple[str, ...]
     datasets: tuple[DatasetRef, ...]
-    sizes: tuple[int, ...]
+    sizes: tuple[SizeSpec, ...]
     strategies: tuple[str, ...]
     trials: int = 6
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -63,7 +68,7 @@ class Suite:
     size_scale: float = 1.0
     val_fraction: float = 0.2
     description: str = ""
-    epochs_by_size: dict[int, int] = field(default_factory=dict)
+    epochs_by_size: dict[SizeSpec, int] = field(default_factory=dict)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
@@ -75,14 +80,21 @@ class Suite:
             return REGIMES[0]
         return REGIMES[1] if equivalent <= 10000 else REGIMES[2]
 
-    def train_config(self, n_train: int) -> TrainConfig:
-        """The training configuration of cells of size ``n_train``."""
-        epochs = self.epochs_by_size.get(n_train, self.train.max_epochs)
+    def sizes_of(self, dataset: DatasetRef) -> tuple[SizeSpec, ...]:
+        """The sizes a dataset runs at: its own ``sizes``, else the suite's."""
+        return dataset.sizes or self.sizes
+
+    def train_config(self, size: SizeSpec) -> TrainConfig:
+        """The training configuration of cells of size ``size``."""
+        epochs = self.epochs_by_size.get(size, self.train.max_epochs)
         return dataclasses.replace(self.train, max_epochs=epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of lists and scalars, as it would be written in YAML."""
-        out = dataclasses.asdict(self)
+        bare = dataclasses.replace(self, sizes=(), epochs_by_size={}, datasets=())
+        out = dataclasses.asdict(bare)
+        out["sizes"] = [spec.to_yaml() for spec in self.sizes]
+        out["epochs_by_size"] = {k.to_yaml(): v for k, v in self.epochs_by_size.items()}
         out["datasets"] = [ref.to_yaml() for ref in self.datasets]
         return _plain(out)
 
@@ -138,7 +150,11 @@ def suite_from_dict(data: Any, source: str = "suite") -> Suite:
         elif key == "datasets":
             entries = value if isinstance(value, list) else [value]
             kwargs[key] = tuple(parse_dataset(entry, source) for entry in entries)
-        elif key in ("backbones", "sizes", "strategies", "seeds"):
+        elif key == "sizes":
+            kwargs[key] = parse_sizes(value, source)
+        elif key == "epochs_by_size":
+            kwargs[key] = _parse_epochs(value, source)
+        elif key in ("backbones", "strategies", "seeds"):
             kwargs[key] = tuple(value) if isinstance(value, list) else (value,)
         else:
             kwargs[key] = value
@@ -162,11 +178,25 @@ def _check_keys(data: dict, cls: type, source: str) -> None:
             )
 
 
+def _parse_epochs(value: Any, source: str) -> dict[SizeSpec, int]:
+    """``epochs_by_size``: a mapping from sizes as written in ``sizes`` to epoch budgets."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{source}: 'epochs_by_size' must be a mapping such as "
+                         f"{{30: 30, '15%': 8, all: 4}}, but got {value!r}.")
+    out = {}
+    for key, epochs in value.items():
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"{source}: epochs_by_size[{key!r}] must be an integer >= 1, "
+                             f"but got {epochs!r}.")
+        try:
+            out[SizeSpec.parse(key)] = epochs
+        except ValueError as exc:
+            raise ValueError(f"{source}: epochs_by_size: {exc}") from None
+    return out
+
+
 def _check_values(suite: Suite, source: str) -> None:
     """Range checks that need no registry (names are checked by the runner's preflight)."""
-    for n in suite.sizes:
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"{source}: sizes must be positive integers, but got {n!r}.")
     if not isinstance(suite.trials, int) or suite.trials < 1:
         raise ValueError(f"{source}: trials >= 1 must hold, but got {suite.trials!r}.")
     if not suite.seeds:
@@ -177,13 +207,17 @@ def _check_values(suite: Suite, source: str) -> None:
     if len(set(keys)) != len(keys):
         raise ValueError(f"{source}: dataset names must be unique, but got {keys}. "
                          "Give repeated datasets distinct 'as:' names.")
-    unknown = sorted(set(suite.epochs_by_size) - set(suite.sizes))
+    if not suite.sizes:
+        raise ValueError(f"{source}: sizes must list at least one size, but it is empty. "
+                         "Example: sizes: [30, '10/class', '15%', all].")
+    written = {spec for ref in suite.datasets for spec in suite.sizes_of(ref)}
+    unknown = [k.label for k in suite.epochs_by_size if k not in written]
     if unknown:
-        raise ValueError(f"{source}: epochs_by_size keys must be among sizes {list(suite.sizes)}, "
-                         f"but got {unknown}.")
-    if suite.train.max_epochs < 1 or min(suite.epochs_by_size.values(), default=1) < 1:
-        raise ValueError(f"{source}: every epoch budget must be >= 1, but got "
-                         f"{suite.train.max_epochs!r} and {suite.epochs_by_size!r}.")
+        raise ValueError(f"{source}: epochs_by_size keys must be among the sizes "
+                         f"{sorted(s.label for s in written)}, but got {unknown}.")
+    if suite.train.max_epochs < 1:
+        raise ValueError(f"{source}: train.max_epochs >= 1 must hold, but got "
+                         f"{suite.train.max_epochs!r}.")
 
 
 def _plain(value: Any) -> Any:

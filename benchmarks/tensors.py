@@ -29,15 +29,28 @@ class TensorData:
         return (x.float() / 255.0 - mean) / std
 
 
+Augmentation = Callable[[torch.Tensor, torch.Tensor, torch.Generator],
+                        tuple[torch.Tensor, torch.Tensor]]
+"""A batch augmentation of uint8 images and labels (:class:`benchmarks.augment.Augment`)."""
+
+
 class Batches:
-    """Iterates shuffled training batches on ``device`` (a new order every pass)."""
+    """Iterates shuffled training batches on ``device`` (a new order every pass).
+
+    With ``augment``, every batch of stored images is augmented on the device before
+    ``prepare``; its randomness comes from its own seeded generator, so the sample order of a
+    seed is the same with and without augmentation.
+    """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                 device: torch.device, seed: int, prepare: Prepare) -> None:
+                 device: torch.device, seed: int, prepare: Prepare,
+                 augment: Augmentation | None = None) -> None:
         self.batch_size = max(1, min(batch_size, len(y)))
         self.device = device
         self.prepare = prepare
+        self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
+        self.augment_generator = torch.Generator().manual_seed(seed + 1_000_003)
         pin = device.type == "cuda"
         self.x = x.pin_memory() if pin else x
         self.y = y.pin_memory() if pin else y
@@ -56,4 +69,6 @@ class Batches:
                 continue
             x = self.x[idx].to(self.device, non_blocking=True)
             y = self.y[idx].to(self.device, non_blocking=True)
+            if self.augment is not None:
+                x, y = self.augment(x, y, self.augment_generator)
             yield self.prepare(x), y

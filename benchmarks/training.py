@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -14,7 +15,9 @@ import torch.nn.functional as F
 from timm.optim import create_optimizer_v2
 from torch import nn
 
+from benchmarks.augment import Augment, AugmentConfig, make_augment
 from benchmarks.features import can_cache, compute_features
+from benchmarks.memory import PeakMemory
 from benchmarks.schedule import apply_schedule, lr_factor
 from benchmarks.tensors import Batches, Prepare, TensorData
 from strategies import (
@@ -50,6 +53,10 @@ class TrainConfig:
         device: torch device string.
         cache_features: train the head on backbone features computed once when nothing
             before the head can change (see :mod:`benchmarks.features`).
+        augment: the batch augmentation of training images (:mod:`benchmarks.augment`): a
+            name (``none``, ``flip_crop``, ``randaugment``, ``mixup``, ``cutmix``) or a mapping
+            of :class:`~benchmarks.augment.AugmentConfig` fields. Anything but ``none``
+            disables cached features, since the backbone then sees new images every epoch.
     """
 
     max_epochs: int = 8
@@ -61,6 +68,27 @@ class TrainConfig:
     patience: int = 10
     device: str = "cpu"
     cache_features: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", _augment_config(self.augment))
+
+
+def _augment_config(value: object) -> AugmentConfig:
+    """An :class:`AugmentConfig` from a name, a mapping of its fields, or itself."""
+    if isinstance(value, AugmentConfig):
+        return value
+    if isinstance(value, str):
+        return AugmentConfig(value)
+    if isinstance(value, dict):
+        valid = {f.name for f in dataclasses.fields(AugmentConfig)}
+        unknown = sorted(set(value) - valid)
+        if unknown:
+            raise ValueError(f"train.augment: keys must be among {sorted(valid)}, but got "
+                             f"{unknown}. Example: {{name: mixup, mixup_alpha: 0.2}}.")
+        return AugmentConfig(**value)
+    raise ValueError(f"train.augment: it must be a name or a mapping, but got {value!r}. "
+                     "Example: flip_crop, or {name: mixup, mixup_alpha: 0.2}.")
 
 
 @dataclass
@@ -74,6 +102,7 @@ class TrainResult:
     train_time_s: float
     total_params: int = 0
     cached_features: bool = False
+    peak_mem_mb: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
 
@@ -89,9 +118,11 @@ class _Route:
     cached: bool
 
 
-def _route(model, strategy, groups, data: TensorData, cfg: TrainConfig, device) -> _Route:
+def _route(model, strategy, groups, data: TensorData, cfg: TrainConfig, augment: Augment,
+           device) -> _Route:
     """Cached features when the backbone cannot change during the run, else images."""
-    if cfg.cache_features and can_cache(model, strategy, groups, cfg.max_epochs):
+    if (cfg.cache_features and not augment.touches_images
+            and can_cache(model, strategy, groups, cfg.max_epochs)):
         feats = compute_features(model, data, device)
         return _Route(model.get_classifier(), feats.x_train, feats.x_val, lambda x: x, True)
     return _Route(model, data.x_train, data.x_val, data.normalise, False)
@@ -112,11 +143,14 @@ def train(
     device = torch.device(cfg.device)
     model.to(device)
     start = time.perf_counter()
+    memory = PeakMemory(device)
     set_requires_grad(strategy, groups, 0)
     optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
                                     foreach=True)
-    route = _route(model, strategy, groups, data, cfg, device)
-    batches = Batches(route.x_train, data.y_train, cfg.batch_size, device, seed, route.prepare)
+    augment = make_augment(cfg.augment, model.num_classes)
+    route = _route(model, strategy, groups, data, cfg, augment, device)
+    batches = Batches(route.x_train, data.y_train, cfg.batch_size, device, seed, route.prepare,
+                      None if route.cached else augment)
     steps = batches.steps_per_epoch
     result = TrainResult(0.0, 0, 0, count_trainable(model), 0.0,
                          total_params=sum(p.numel() for p in model.parameters()),
@@ -132,6 +166,7 @@ def train(
                    "trainable_params": count_trainable(model)}
         _record(result, model, epoch + 1, metrics)
         result.train_time_s = time.perf_counter() - start
+        result.peak_mem_mb = memory.peak_mb()
         if report is not None:
             report(epoch + 1, metrics)
         if epoch + 1 - result.best_epoch >= cfg.patience:

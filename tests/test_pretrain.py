@@ -14,11 +14,14 @@ FAST = PretrainConfig(backbone="test_resnet", dataset="synth_far", epochs=1, bat
 
 
 def test_pretraining_is_cached_and_reused(tmp_path):
-    path, meta = ensure_pretrained(FAST, tmp_path)
+    first = ensure_pretrained(FAST, tmp_path)
+    path, meta = first.path, first.meta
     assert path.exists() and not meta["cached"] and 0 <= meta["source_test_acc"] <= 1
+    assert first.input_size == 32  # synth_far's images: the backbone's input size from now on
     stamp = path.stat().st_mtime_ns
-    again, meta2 = ensure_pretrained(FAST, tmp_path)
-    assert again == path and meta2["cached"] and path.stat().st_mtime_ns == stamp
+    again = ensure_pretrained(FAST, tmp_path)
+    assert again.path == path and again.meta["cached"] and path.stat().st_mtime_ns == stamp
+    assert again.input_size == 32
 
 
 @pytest.mark.parametrize("change", [{"epochs": 2}, {"lr": 1e-3}, {"seed": 1},
@@ -28,7 +31,7 @@ def test_cache_key_changes_with_anything_that_shapes_the_weights(change):
 
 
 def test_checkpoint_loads_into_a_model_with_a_new_head(tmp_path):
-    path, _ = ensure_pretrained(FAST, tmp_path)
+    path = ensure_pretrained(FAST, tmp_path).path
     model = create_backbone("test_resnet", num_classes=3, checkpoint=path)
     saved = torch.load(path, weights_only=True)
     assert torch.equal(model.state_dict()["conv1.0.weight"], saved["conv1.0.weight"])

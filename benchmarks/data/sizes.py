@@ -84,6 +84,10 @@ class SizeSpec:
             return f"{round(self.value * 100, 6):g}%"
         return "all"
 
+    def to_yaml(self) -> int | str:
+        """The form a suite file writes: an integer count, else the label (``"15%"``, ...)."""
+        return int(self.value) if self.kind == "count" else self.label
+
     def resolve(self, labels: np.ndarray | torch.Tensor, val_fraction: float = 0.2) -> int:
         """The number of training samples this specification means for the pool ``labels``.
 
