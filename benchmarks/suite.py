@@ -181,8 +181,9 @@ def _check_keys(data: dict, cls: type, source: str) -> None:
 def _parse_epochs(value: Any, source: str) -> dict[SizeSpec, int]:
     """``epochs_by_size``: a mapping from sizes as written in ``sizes`` to epoch budgets."""
     if not isinstance(value, dict):
-        raise ValueError(f"{source}: 'epochs_by_size' must be a mapping such as "
-                         f"{{30: 30, '15%': 8, all: 4}}, but got {value!r}.")
+        raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
+            f"{source}: 'epochs_by_size' must be a mapping such as "
+            f"{{30: 30, '15%': 8, all: 4}}, but got {value!r}.")
     out = {}
     for key, epochs in value.items():
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:

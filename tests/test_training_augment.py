@@ -1,0 +1,72 @@
+"""Augmentation inside the trainer, cached features only without it, and peak memory."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks.data.resize import resize_task
+from benchmarks.data.registry import ImageSet, TaskData
+from benchmarks.tensors import Batches
+from benchmarks.training import TrainConfig, train
+from strategies import StrategyContext, get_strategy, layer_groups
+from tests.conftest import tiny_data, tiny_model
+
+
+def _train(strategy_name: str, augment, epochs: int = 2):
+    model = tiny_model("test_resnet")
+    groups = layer_groups(model)
+    cls = get_strategy(strategy_name)
+    strategy = cls(cls.default_config(StrategyContext(groups.n_blocks, epochs)))
+    cfg = TrainConfig(max_epochs=epochs, batch_size=8, augment=augment)
+    return train(model, strategy, groups, tiny_data(), cfg, seed=0)
+
+
+@pytest.mark.parametrize("augment,cached", [("none", True), ("flip_crop", False)])
+def test_features_are_cached_only_when_no_augmentation_touches_the_images(augment, cached):
+    assert _train("feature_extraction", augment).cached_features is cached
+
+
+@pytest.mark.parametrize("augment", ["flip_crop", "randaugment", "mixup", "cutmix",
+                                     {"name": "mixup", "mixup_alpha": 0.4}])
+def test_every_augmentation_trains_with_finite_losses(augment):
+    result = _train("full_finetune", augment)
+    assert result.epochs_run == 2 and not result.cached_features
+    assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
+
+
+def test_augmentation_changes_the_training_but_not_the_sample_order():
+    plain = _train("full_finetune", "none", epochs=1).history[0]["train_loss"]
+    flipped = _train("full_finetune", "flip_crop", epochs=1).history[0]["train_loss"]
+    assert plain != flipped
+    data = tiny_data()
+    seen = []
+    for augment in (None, lambda x, y, g: (x.flip(3), y)):
+        batches = Batches(data.x_train, data.y_train, 8, torch.device("cpu"), 3, lambda x: x,
+                          augment)
+        seen.append(torch.cat([y for _, y in batches]))
+    assert torch.equal(seen[0], seen[1])
+
+
+@pytest.mark.parametrize("augment,needle", [
+    ("mixpu", "Did you mean 'mixup'"),
+    ({"name": "mixup", "alpha": 1}, "keys must be among"),
+    (3, "a name or a mapping"),
+])
+def test_bad_augmentation_settings_are_clear(augment, needle):
+    with pytest.raises(ValueError, match=needle):
+        TrainConfig(augment=augment)
+
+
+def test_peak_memory_is_measured():
+    assert _train("feature_extraction", "none").peak_mem_mb > 10  # at least torch itself
+
+
+def test_resizing_a_task_changes_images_not_labels():
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    y = torch.arange(6) % 2
+    task = TaskData("t", "far", ("a", "b"), ImageSet(x, y), ImageSet(x[:2], y[:2]))
+    assert resize_task(task, 32) is task
+    small = resize_task(task, 28)
+    assert small.train.images.shape == (6, 3, 28, 28) and small.test.images.shape[-1] == 28
+    assert small.train.images.dtype == torch.uint8 and torch.equal(small.train.labels, y)
