@@ -1,0 +1,375 @@
+"""Torchvision classifiers behind the timm interface ftbench's strategies need.
+
+The one place that knows torchvision model layouts. Each family in :data:`TV_FAMILIES`
+declares which torchvision names it covers, the forward up to the feature map, the pooling
+up to the head's container, the dotted path of the final ``nn.Linear`` and timm-style
+group-matcher regexes (stem -> blocks; a final norm or neck joins the last block, as in timm),
+so ``strategies.layer_groups`` splits a :class:`TorchvisionBackbone` as it splits a timm model.
+
+Supported: resnet/resnext/wide_resnet, efficientnet (v1, v2), mobilenet_v2, mobilenet_v3,
+convnext, vit, regnet, densenet, swin (v1, v2), shufflenet_v2. Skipped, because they do not fit
+stem -> blocks -> one Linear cleanly: alexnet and vgg (flat conv list without stages; two
+hidden Linear layers with dropout hold most weights), squeezenet (the classifier is a conv),
+googlenet and inception_v3 (auxiliary heads, tuple outputs in train mode, input transform),
+mnasnet (its stem is spread over eight flat ``layers`` indices), maxvit (tanh MLP head,
+fixed-size window partitions).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+from torchvision.models import WeightsEnum, get_model, get_model_weights, list_models
+from torchvision.ops import StochasticDepth
+
+Stage = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+"""A piece of a torchvision model's forward: ``(torchvision_model, x) -> y``."""
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_PREV = (99999,)  # timm's MATCH_PREV_GROUP: a final norm/neck joins the last block
+
+
+@dataclass(frozen=True)
+class TvFamily:
+    """How one family of torchvision classifiers splits into stem -> blocks -> head.
+
+    Attributes:
+        name: the family's label.
+        patterns: fnmatch patterns over ``torchvision.models.list_models()`` names.
+        head: dotted path of the final ``nn.Linear`` inside the torchvision model.
+        stem: regex matched at the start of a torchvision parameter name.
+        blocks: ``(regex, suffix)`` pairs in timm's group-matcher format: the regex's numeric
+            groups, or else the suffix, give the block's place in the order (``(99999,)``
+            joins the previous block).
+        features: the forward up to the last feature map (or token sequence).
+        pool: feature map -> input of the head's container (modules of a ``nn.Sequential``
+            container that come before the head are applied after it, as pre-logits).
+    """
+
+    name: str
+    patterns: tuple[str, ...]
+    head: str
+    stem: str
+    blocks: tuple[tuple[str, tuple[int, ...] | None], ...]
+    features: Stage
+    pool: Stage
+
+
+def _children(model: nn.Module, x: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
+    """Apply the named child modules in order."""
+    for name in names:
+        x = getattr(model, name)(x)
+    return x
+
+
+def _vit_tokens(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Patch embedding, class token and encoder, as ``VisionTransformer.forward`` does."""
+    x = model._process_input(x)
+    token = model.class_token.expand(x.shape[0], -1, -1)
+    return model.encoder(torch.cat([token, x], dim=1))
+
+
+def _avgpool_flatten(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's own ``avgpool`` module, flattened."""
+    return torch.flatten(model.avgpool(x), 1)
+
+
+def _adaptive_pool_flatten(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Functional global average pooling, flattened (MobileNetV2)."""
+    return torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
+
+
+def _relu_pool_flatten(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """ReLU, global average pooling, flattened (DenseNet)."""
+    return torch.flatten(F.adaptive_avg_pool2d(F.relu(x), (1, 1)), 1)
+
+
+def _avgpool(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's own ``avgpool`` module, not flattened (ConvNeXt flattens in its classifier)."""
+    return model.avgpool(x)
+
+
+def _class_token(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The class token's output (ViT)."""
+    return x[:, 0]
+
+
+def _mean_hw(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Mean over height and width (ShuffleNetV2)."""
+    return x.mean([2, 3])
+
+
+_FEATURES = partial(_children, names=("features",))
+_STAGES = (  # features = [stem, stage, down, stage, down, stage, down, stage]: down joins next
+    (r"features\.1\.", (1,)), (r"features\.[23]\.", (2,)), (r"features\.[45]\.", (3,)),
+    (r"features\.[67]\.", (4,)),
+)  # fmt: skip
+_RESNET_TRUNK = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+
+TV_FAMILIES: tuple[TvFamily, ...] = (  # name, patterns, head, stem, blocks, features, pool
+    TvFamily("resnet", ("resnet*", "resnext*", "wide_resnet*"), "fc", r"conv1\.|bn1\.",
+             ((r"layer(\d+)\.", None),), partial(_children, names=_RESNET_TRUNK),
+             _avgpool_flatten),
+    TvFamily("efficientnet", ("efficientnet_b*", "efficientnet_v2_*"), "classifier.1",
+             r"features\.0\.", ((r"features\.(\d+)\.", None),), _FEATURES, _avgpool_flatten),
+    TvFamily("mobilenet_v2", ("mobilenet_v2",), "classifier.1", r"features\.0\.",
+             ((r"features\.(\d+)\.", None),), _FEATURES, _adaptive_pool_flatten),
+    TvFamily("mobilenet_v3", ("mobilenet_v3_*",), "classifier.3", r"features\.0\.",
+             ((r"features\.(\d+)\.", None), (r"classifier\.0\.", _PREV)), _FEATURES,
+             _avgpool_flatten),
+    TvFamily("convnext", ("convnext_*",), "classifier.2", r"features\.0\.",
+             (*_STAGES, (r"classifier\.0\.", _PREV)), _FEATURES, _avgpool),
+    TvFamily("vit", ("vit_*",), "heads.head", r"conv_proj\.|class_token$|encoder\.pos_embedding$",
+             ((r"encoder\.layers\.encoder_layer_(\d+)\.", None), (r"encoder\.ln\.", _PREV),
+              (r"heads\.pre_logits\.", (100000,))), _vit_tokens, _class_token),
+    TvFamily("regnet", ("regnet_*",), "fc", r"stem\.", ((r"trunk_output\.block(\d+)\.", None),),
+             partial(_children, names=("stem", "trunk_output")), _avgpool_flatten),
+    TvFamily("densenet", ("densenet*",), "classifier", r"features\.(?:conv0|norm0)\.",
+             ((r"features\.(?:denseblock|transition)(\d+)\.", None),
+              (r"features\.norm5\.", _PREV)), _FEATURES, _relu_pool_flatten),
+    TvFamily("swin", ("swin_*",), "head", r"features\.0\.", (*_STAGES, (r"norm\.", _PREV)),
+             partial(_children, names=("features", "norm", "permute")), _avgpool_flatten),
+    TvFamily("shufflenet_v2", ("shufflenet_v2_*",), "fc", r"conv1\.",
+             ((r"stage(\d+)\.", None), (r"conv5\.", _PREV)),
+             partial(_children, names=("conv1", "maxpool", "stage2", "stage3", "stage4",
+                                       "conv5")), _mean_hw),
+)  # fmt: skip
+
+
+def _get_family(name: str) -> TvFamily:
+    """The family called ``name``, or a ValueError listing the families."""
+    for family in TV_FAMILIES:
+        if family.name == name:
+            return family
+    valid = [f.name for f in TV_FAMILIES]
+    close = difflib.get_close_matches(name, valid, n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(f"torchvision family '{name}': it must be one of {', '.join(valid)}, but "
+                     f"it is not declared.{hint}")
+
+
+class TorchvisionBackbone(nn.Module):
+    """One torchvision classifier (``self.model``) with the timm methods ftbench uses.
+
+    ``forward`` computes exactly what the wrapped model's own ``forward`` computes, split into
+    ``forward_features`` and ``forward_head`` as in timm.
+    """
+
+    def __init__(self, model: nn.Module, family: TvFamily | str,
+                 weights: WeightsEnum | None = None, name: str | None = None) -> None:
+        """Wrap ``model``; ``weights`` set pretrained_cfg (else 224 px, ImageNet mean/std).
+
+        Raises:
+            ValueError: if the family is unknown.
+            TypeError: if the family's head path is not an ``nn.Linear`` in ``model``.
+        """
+        super().__init__()
+        self.model = model
+        self.family = family if isinstance(family, TvFamily) else _get_family(family)
+        self.get_classifier()  # fail early when the declared head does not exist
+        self.pretrained_cfg = _pretrained_cfg(model, self.family, weights, name)
+
+    def _head_parent(self) -> tuple[nn.Module, str]:
+        """The module holding the head, and the head's name in it."""
+        parent, _, leaf = self.family.head.rpartition(".")
+        return (self.model.get_submodule(parent) if parent else self.model), leaf
+
+    def get_classifier(self) -> nn.Linear:
+        """The final ``nn.Linear`` (timm's classifier)."""
+        parent, leaf = self._head_parent()
+        head = getattr(parent, leaf, None)
+        if not isinstance(head, nn.Linear):
+            raise TypeError(f"torchvision head '{self.family.head}': it must be an nn.Linear in "
+                             f"a {self.family.name} model, but got {type(head).__name__}. Wrap "
+                             "the model with its own family.")
+        return head
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the final Linear by a fresh one with ``num_classes`` outputs."""
+        _check_num_classes(num_classes)
+        old = self.get_classifier()
+        new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None,
+                        device=old.weight.device, dtype=old.weight.dtype)
+        setattr(*self._head_parent(), new)
+
+    def group_matcher(self, coarse: bool = True) -> dict:
+        """timm-style regexes over this wrapper's parameter names (one granularity only)."""
+        return {"stem": _prefixed(self.family.stem),
+                "blocks": [(_prefixed(rx), suffix) for rx, suffix in self.family.blocks]}
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The wrapped model's forward up to its last feature map (or token sequence)."""
+        return self.family.features(self.model, x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pooling and whatever precedes the final Linear; then the Linear unless pre_logits."""
+        x = self.family.pool(self.model, x)
+        parent, leaf = self._head_parent()
+        if isinstance(parent, nn.Sequential):
+            for key, module in parent.named_children():
+                if key == leaf:
+                    break
+                x = module(x)
+        return x if pre_logits else self.get_classifier()(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits, identical to the wrapped model's own forward."""
+        return self.forward_head(self.forward_features(x))
+
+    @property
+    def num_classes(self) -> int:
+        """Outputs of the final Linear."""
+        return self.get_classifier().out_features
+
+    @property
+    def num_features(self) -> int:
+        """Width of the pre-logits (the final Linear's input)."""
+        return self.get_classifier().in_features
+
+    @property
+    def default_cfg(self) -> dict:
+        """timm's older name for :attr:`pretrained_cfg`."""
+        return self.pretrained_cfg
+
+    @property
+    def drop_rate(self) -> float:
+        """Largest rate of any stochastic layer (dropout, stochastic depth, attention dropout).
+
+        All of them act before the final Linear, so pre-logits computed once in eval mode
+        differ from training through them: ftbench must not cache features when this is > 0.
+        """
+        return max((_rate(m) for m in self.model.modules()), default=0.0)
+
+    def adapt_state_dict(self, state: dict) -> dict:
+        """A plain torchvision state dict with this wrapper's ``model.`` prefix added."""
+        return {k if k.startswith("model.") else f"model.{k}": v for k, v in state.items()}
+
+
+def _check_num_classes(num_classes: int) -> None:
+    """Raise a clear ValueError unless ``num_classes >= 1``."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes: num_classes >= 1 must hold, but got {num_classes}. "
+                         "Pass the task's number of classes.")
+
+
+def _prefixed(regex: str) -> str:
+    """A torchvision-name regex anchored under the wrapper's ``model.`` prefix."""
+    return rf"^model\.(?:{regex})"
+
+
+def _rate(module: nn.Module) -> float:
+    """The stochastic rate a torchvision module applies in training (0.0 when none)."""
+    if isinstance(module, (nn.modules.dropout._DropoutNd, StochasticDepth)):
+        return float(module.p)
+    rates = [getattr(module, a, 0.0) for a in ("drop_rate", "dropout", "attention_dropout")]
+    return max([float(r) for r in rates if isinstance(r, (int, float))], default=0.0)
+
+
+def _pretrained_cfg(model: nn.Module, family: TvFamily, weights: WeightsEnum | None,
+                    name: str | None) -> dict:
+    """timm-style input configuration from the weights' ``transforms()`` (224/ImageNet else)."""
+    cfg = {"architecture": name, "tag": None, "input_size": (3, 224, 224),
+           "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "interpolation": "bilinear",
+           "crop_pct": 0.875, "classifier": f"model.{family.head}"}
+    if weights is not None:
+        t = weights.transforms()
+        crop, resize = t.crop_size[0], t.resize_size[0]
+        cfg.update(tag=weights.name, input_size=(3, crop, crop), mean=tuple(t.mean),
+                   std=tuple(t.std), interpolation=t.interpolation.value, crop_pct=crop / resize)
+    size = getattr(model, "image_size", None)  # a ViT runs only at the size it was built for
+    if isinstance(size, int):
+        cfg["input_size"] = (3, size, size)
+    return cfg
+
+
+def _all_names() -> list[str]:
+    """Every torchvision image-classification model name."""
+    return list_models(module=torchvision.models)
+
+
+def _family_of(name: str) -> TvFamily | None:
+    """The declared family whose patterns match ``name``, if any."""
+    for family in TV_FAMILIES:
+        if any(fnmatch.fnmatchcase(name, p) for p in family.patterns):
+            return family
+    return None
+
+
+def list_tv_backbones(pattern: str = "*") -> list[str]:
+    """Supported torchvision model names matching a shell-style wildcard, sorted."""
+    return sorted(n for n in _all_names()
+                  if _family_of(n) is not None and fnmatch.fnmatchcase(n, pattern))
+
+
+def _supported_family(name: str) -> TvFamily:
+    """The family of a supported name, or a ValueError that says what to use instead."""
+    if name not in _all_names():
+        close = difflib.get_close_matches(name, list_tv_backbones(), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(f"torchvision backbone '{name}': it must be a torchvision "
+                         f"classification model, but there is none by that name.{hint} "
+                         "(benchmarks.tv_backbones.list_tv_backbones() lists them.)")
+    family = _family_of(name)
+    if family is None:
+        raise ValueError(f"torchvision backbone '{name}': its family must be one of "
+                         f"{', '.join(f.name for f in TV_FAMILIES)}, but it is not. Pick a "
+                         "model from list_tv_backbones(), or use the timm version.")
+    return family
+
+
+def _resolve_weights(name: str, weights: str | WeightsEnum | None) -> WeightsEnum | None:
+    """The weights enum member ``weights`` names (``"DEFAULT"``, ``"IMAGENET1K_V2"``, ...)."""
+    if weights is None or isinstance(weights, WeightsEnum):
+        return weights
+    enum = get_model_weights(name)
+    key = weights.removeprefix(f"{enum.__name__}.")
+    if key not in enum.__members__:
+        raise ValueError(f"weights '{weights}': they must be one of "
+                         f"{', '.join(enum.__members__)} for {name}, but they are not. "
+                         "Pass one of those names, or None for random weights.")
+    return enum[key]
+
+
+def create_tv_backbone(name: str, num_classes: int, weights: str | WeightsEnum | None = None,
+                       **kwargs) -> TorchvisionBackbone:
+    """A torchvision model with a fresh ``num_classes`` head behind the timm interface.
+
+    Args:
+        name: a name from :func:`list_tv_backbones`.
+        num_classes: outputs of the new final Linear.
+        weights: None for random weights, or a weights enum name such as ``"DEFAULT"``
+            (torchvision downloads the file unless :func:`tv_weights_file` is cached).
+        **kwargs: passed to torchvision's builder (e.g. ``image_size`` for a random ViT).
+
+    Raises:
+        ValueError: for an unknown or unsupported name, unknown weights or num_classes < 1.
+    """
+    family = _supported_family(name)
+    _check_num_classes(num_classes)
+    enum = _resolve_weights(name, weights)
+    model = get_model(name, weights=enum, **kwargs)
+    cfg_weights = enum if enum is not None else get_model_weights(name).DEFAULT
+    backbone = TorchvisionBackbone(model, family, cfg_weights, name=name)
+    backbone.reset_classifier(num_classes)
+    return backbone
+
+
+def tv_weights_file(name: str, weights: str | WeightsEnum | None) -> Path | None:
+    """Where torch hub caches the file of ``weights`` (None for random weights); no network."""
+    _supported_family(name)
+    enum = _resolve_weights(name, weights)
+    if enum is None:
+        return None
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(enum.url).path)
