@@ -102,7 +102,8 @@ def _run_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
     suites = sorted(set(final["suite"])) if "suite" in final else []
     suite = str(info.get("suite") or ", ".join(s for s in suites if s) or "unknown suite")
     facts = [f"suite: {suite}"]
-    for key in ("size_scale", "total_time_s", "started", "finished"):
+    for key in ("size_scale", "total_time_s", "started", "finished", "peak_rss_mb",
+                "data_in_memory_mb", "input_size"):
         if key in info:
             facts.append(f"{key}: {info[key]}")
     versions = info.get("versions")

@@ -63,13 +63,15 @@ def layer_groups(model: nn.Module) -> LayerGroups:
     named = [(n, p) for n, p in model.named_parameters() if id(p) not in head_ids]
     order = sorted({group_of[n] for n, _ in named})
     norms = _norms_by_group(model, group_of, head_ids)
+    shared = _shared_prefix([n for n, _ in model.named_parameters()])
+    labels = _block_names([[n[len(shared):] for n, _ in named if group_of[n] == gid]
+                           for gid in order])
     blocks = []
     for ordinal, gid in enumerate(order):
-        names = [n for n, _ in named if group_of[n] == gid]
         blocks.append(
             Block(
                 index=ordinal,
-                name=_block_name(names, ordinal),
+                name=labels[ordinal],
                 params=tuple(p for n, p in named if group_of[n] == gid),
                 norms=tuple(norms.get(gid, ())),
             )
@@ -92,13 +94,31 @@ def _norms_by_group(
     return out
 
 
-def _block_name(names: list[str], ordinal: int) -> str:
-    """A readable label such as ``'1:layer1.0'``, ``'3:blocks.2'`` or ``'0:conv1+bn1'``."""
-    common = os.path.commonprefix([n.split(".") for n in names])
-    if common:
-        return f"{ordinal}:{'.'.join(common)}"
-    roots = list(dict.fromkeys(n.split(".")[0] for n in names))
-    return f"{ordinal}:{'+'.join(roots[:3])}{'+...' if len(roots) > 3 else ''}"
+def _shared_prefix(names: list[str]) -> str:
+    """The dotted prefix every parameter name shares (``'model.'`` of a wrapped model)."""
+    parts = os.path.commonprefix([n.split(".")[:-1] for n in names])
+    return "".join(f"{p}." for p in parts)
+
+
+def _block_names(per_block: list[list[str]]) -> list[str]:
+    """Readable, distinct labels: ``'1:layer1.0'``, ``'0:conv1+bn1'``, or, when two blocks
+    share a prefix, the modules below it: ``'1:features.denseblock1+transition1'``."""
+    short = [_block_label(names, expand=False) for names in per_block]
+    return [f"{i}:{_block_label(names, expand=True) if short.count(label) > 1 else label}"
+            for i, (names, label) in enumerate(zip(per_block, short))]
+
+
+def _block_label(names: list[str], expand: bool) -> str:
+    """The dotted prefix the parameter names share, with the distinct modules just below it
+    when there is no shared prefix or ``expand`` is set."""
+    split = [n.split(".")[:-1] for n in names]  # module paths, without the parameter names
+    common = os.path.commonprefix(split)
+    base = ".".join(common)
+    if base and not expand:
+        return base
+    below = list(dict.fromkeys(p[len(common)] for p in split if len(p) > len(common)))
+    shown = "+".join(below[:3]) + ("+..." if len(below) > 3 else "")
+    return f"{base}.{shown}" if base and shown else base or shown
 
 
 def count_trainable(model: nn.Module) -> int:
