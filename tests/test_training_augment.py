@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.data.resize import resize_task
 from benchmarks.data.registry import ImageSet, TaskData
+from benchmarks.data.resize import resize_task
 from benchmarks.tensors import Batches
 from benchmarks.training import TrainConfig, train
 from strategies import StrategyContext, get_strategy, layer_groups
