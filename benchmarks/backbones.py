@@ -1,4 +1,4 @@
-"""Building timm backbones, optionally from a local checkpoint (the one place that knows timm)."""
+"""Building backbones by name: timm models (bare or ``timm:``) and torchvision ones (``tv:``)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,73 @@ import difflib
 from pathlib import Path
 
 import timm
+from timm.models import get_pretrained_cfg
 from torch import nn
 
 from benchmarks.checkpoints import load_checkpoint
+from benchmarks.tv_backbones import check_tv_name, create_tv_backbone
 
-__all__ = ["check_backbone_name", "create_backbone", "load_checkpoint", "normalisation"]
+__all__ = ["check_backbone_name", "create_backbone", "load_checkpoint", "normalisation",
+           "split_name"]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``("tv", "resnet50")`` for ``tv:resnet50``; ``("timm", name)`` for the rest."""
+    if name.startswith("tv:"):
+        return "tv", name[3:]
+    return "timm", name.removeprefix("timm:")
 
 
 def check_backbone_name(name: str) -> None:
-    """Raise a clear ValueError unless timm can build ``name``."""
-    if timm.is_model(name):
+    """Raise a clear ValueError unless ``name`` can be built (tag included, for timm)."""
+    source, model = split_name(name)
+    if source == "tv":
+        check_tv_name(model)
         return
-    close = difflib.get_close_matches(name, timm.list_models(), n=3)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise ValueError(
-        f"backbone '{name}': it must be a timm model name, but timm has no such model.{hint} "
-        "(`python -c \"import timm; print(timm.list_models('*resnet*'))\"` lists them.)"
-    )
+    if not timm.is_model(model):
+        close = difflib.get_close_matches(model, timm.list_models(), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"backbone '{name}': it must be a timm model name, but timm has no such model."
+            f"{hint} (`ftbench list backbones '*resnet*'` lists them.)"
+        )
+    if "." in model:
+        try:
+            get_pretrained_cfg(model)
+        except RuntimeError:
+            arch = model.split(".")[0]
+            tags = [m.split(".", 1)[1] for m in timm.list_models(arch, pretrained=True)]
+            raise ValueError(
+                f"backbone '{name}': its pretrained tag must be one of timm's for {arch}, but "
+                f"it is not. Tags: {', '.join(tags[:8]) or 'none'}."
+            ) from None
 
 
 def create_backbone(name: str, num_classes: int, checkpoint: Path | None = None) -> nn.Module:
-    """A timm model with a fresh ``num_classes`` head, optionally loaded from a checkpoint.
+    """A model with a fresh ``num_classes`` head, optionally loaded from a local checkpoint.
 
     Args:
-        name: timm model name.
-        num_classes: size of the new classification head.
+        name: a timm name (``resnet50``, ``timm:resnet50.a1_in1k``) or ``tv:<name>``.
+        num_classes: size of the new classification head (timm's ``num_classes``, or the
+            torchvision adapter's ``reset_classifier``).
         checkpoint: a local state-dict file (see ``load_checkpoint``); None keeps random
-            weights.
+            weights. Hub weights are fetched once and saved as such a file
+            (:mod:`benchmarks.weights`).
     """
     check_backbone_name(name)
-    model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    source, model_name = split_name(name)
+    if source == "tv":
+        model = create_tv_backbone(model_name, num_classes)
+    else:
+        model = timm.create_model(model_name, pretrained=False, num_classes=num_classes)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
     return model
+
+
+def input_size(model: nn.Module) -> int:
+    """The square input side the model's pretrained configuration names."""
+    return int(model.pretrained_cfg.get("input_size", (3, 224, 224))[-1])
 
 
 def normalisation(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:

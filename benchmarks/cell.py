@@ -56,6 +56,7 @@ class CellRun:
     task: TaskData
     split: Split
     checkpoint: Path | None
+    model: str  # the backbone's model name (``test_resnet``, ``tv:resnet50``, ...)
     train_cfg: TrainConfig
     tracker: Tracker
     writer: ResultsWriter
@@ -75,7 +76,7 @@ def build_model(run: CellRun, seed: int) -> nn.Module:
     strategy_cls = get_strategy(run.cell.strategy)
     torch.manual_seed(seed)
     checkpoint = run.checkpoint if strategy_cls.pretrained else None
-    return create_backbone(run.cell.backbone, len(run.task.classes), checkpoint)
+    return create_backbone(run.model, len(run.task.classes), checkpoint)
 
 
 def tensor_data(run: CellRun, model: nn.Module) -> TensorData:
@@ -89,7 +90,7 @@ def tensor_data(run: CellRun, model: nn.Module) -> TensorData:
 
 def strategy_context(run: CellRun) -> StrategyContext:
     """Backbone facts a strategy's search space depends on."""
-    probe = create_backbone(run.cell.backbone, len(run.task.classes))
+    probe = create_backbone(run.model, len(run.task.classes))
     return StrategyContext(n_blocks=layer_groups(probe).n_blocks,
                            max_epochs=run.train_cfg.max_epochs)
 

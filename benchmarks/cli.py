@@ -1,4 +1,5 @@
-"""The ``ftbench`` command line: run, list, show, report. Bad input exits 2 with one line."""
+"""The ``ftbench`` command line: run, list, show, report, pretrain. Bad input exits 2 with one
+line."""
 
 from __future__ import annotations
 
@@ -30,9 +31,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip the report at the end")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    listing = sub.add_parser("list", help="list strategies, datasets or suites")
-    listing.add_argument("what", choices=["strategies", "datasets", "suites"])
-    listing.add_argument("pattern", nargs="?", default="*", help="wildcard, e.g. '*freeze*'")
+    listing = sub.add_parser("list", help="list strategies, datasets, suites or backbones")
+    listing.add_argument("what", choices=["strategies", "datasets", "suites", "backbones"])
+    listing.add_argument("pattern", nargs="?", default="*",
+                         help="wildcard, e.g. '*freeze*', '*resnet*' or 'tv:*'")
+    listing.add_argument("--cache-dir", type=Path, help="where ftbench's checkpoints are "
+                         "(default: $FTBENCH_CACHE or ~/.cache/ftbench)")
+
+    pre = sub.add_parser("pretrain", help="pretrain a backbone on a dataset; write a checkpoint "
+                         "that suites use as 'weights: PATH'")
+    pre.add_argument("--backbone", default="test_resnet",
+                     help="timm name or tv:<name> (default: test_resnet)")
+    pre.add_argument("--dataset", default="synth_source",
+                     help="registered dataset (default: the built-in source task)")
+    pre.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                     help="dataset option, value in YAML, e.g. --option 'classes=[0, 1, 2]' "
+                     "(repeatable)")
+    pre.add_argument("--epochs", type=int, default=6)
+    pre.add_argument("--batch-size", type=int, default=128)
+    pre.add_argument("--lr", type=float, default=2e-3)
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--out", type=Path, help="write the checkpoint here (.pt, .pth or "
+                     ".safetensors) with a .json beside it; default: only the cache")
+    pre.add_argument("--cache-dir", type=Path,
+                     help="checkpoint cache (default: $FTBENCH_CACHE or ~/.cache/ftbench)")
 
     show = sub.add_parser("show", help="print a suite as YAML")
     show.add_argument("suite")
@@ -71,10 +93,22 @@ def _cmd_list(args: argparse.Namespace) -> None:
         from benchmarks.data import list_datasets
 
         print("\n".join(list_datasets(args.pattern)))
+    elif args.what == "backbones":
+        from benchmarks.backbone_list import backbone_lines
+        from benchmarks.pretrain import default_cache_dir
+
+        for line in backbone_lines(args.pattern, args.cache_dir or default_cache_dir()):
+            print(line)
     else:
         from benchmarks.suite import builtin_suites
 
         print("\n".join(n for n in builtin_suites() if fnmatch.fnmatchcase(n, args.pattern)))
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> None:
+    from benchmarks.pretrain_cmd import pretrain_command
+
+    pretrain_command(args)
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -94,7 +128,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
     print(f"report: {build_report(args.folder)}")
 
 
-COMMANDS = {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show, "report": _cmd_report}
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show, "report": _cmd_report,
+            "pretrain": _cmd_pretrain}
 
 
 def main(argv: list[str] | None = None) -> int:

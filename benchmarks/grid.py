@@ -50,7 +50,7 @@ def make_all_splits(suite: Suite, tasks: dict[str, TaskData], plan: Plan) -> dic
 
 def cells(suite: Suite, plan: Plan) -> list[Cell]:
     """The grid in run order: backbone, dataset, size (increasing), strategy."""
-    return [Cell(b, ref.key, n, s, spec) for b in suite.backbones for ref in suite.datasets
+    return [Cell(b.key, ref.key, n, s, spec) for b in suite.backbones for ref in suite.datasets
             for spec, n in sorted(plan[ref.key].items(), key=lambda item: item[1])
             for s in suite.strategies]
 

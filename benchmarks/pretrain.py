@@ -117,6 +117,35 @@ def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
     }
 
 
+def check_export_path(out: Path) -> None:
+    """Raise ``ValueError`` unless ``out`` is a new file with a checkpoint suffix."""
+    from benchmarks.backbone_ref import CHECKPOINT_SUFFIXES
+
+    if out.suffix not in CHECKPOINT_SUFFIXES:
+        raise ValueError(f"output '{out}': its suffix must be one of "
+                         f"{', '.join(CHECKPOINT_SUFFIXES)}, but it is '{out.suffix}'.")
+    if out.exists() or out.with_suffix(".json").exists():
+        raise ValueError(f"output '{out}': it (and its .json) must not exist yet, but it does. "
+                         "Choose another path, or delete the old files first.")
+
+
+def export_checkpoint(done: Pretrained, out: Path) -> Path:
+    """Copy a pretrained checkpoint to ``out`` (``.safetensors`` or a torch file, by its
+    suffix) with a sidecar ``out.with_suffix('.json')`` that names its input size, so that a
+    suite can use it as ``weights: OUT``.
+
+    Raises:
+        ValueError: if ``out`` exists (nothing is overwritten) or has another suffix.
+    """
+    from benchmarks.checkpoints import read_state_dict, save_checkpoint
+
+    check_export_path(out)
+    save_checkpoint(read_state_dict(done.path), out)
+    meta = {k: v for k, v in done.meta.items() if k != "cached"}
+    _atomic_write_text(out.with_suffix(".json"), json.dumps(meta, indent=2))
+    return out
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -13,8 +13,10 @@ from pathlib import Path
 import yaml
 
 from benchmarks import tuning
+from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import check_backbone_name
 from benchmarks.cell import CellRun, make_objective, run_final, strategy_context
+from benchmarks.costs_table import write_backbone_costs
 from benchmarks.data import TaskData
 from benchmarks.data.resize import resize_task
 from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
@@ -24,6 +26,7 @@ from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.suite import Suite
 from benchmarks.tracking import Tracker, default_uri
+from benchmarks.weights import resolve_weights
 from strategies import get_strategy
 
 
@@ -39,31 +42,47 @@ class RunOptions:
     report: bool = True
 
 
-def preflight(suite: Suite) -> tuple[dict[str, TaskData], Plan]:
-    """Check every name and size before any work starts; return the datasets and sizes."""
+@dataclass(frozen=True)
+class Preflight:
+    """What the checks before any work found: data, sizes, and weights not trained here."""
+
+    tasks: dict[str, TaskData]
+    plan: Plan
+    weights: dict[str, Pretrained]  # backbone key -> hub, file or no weights
+
+
+def preflight(suite: Suite, cache: Path | None = None) -> Preflight:
+    """Check every name, size and weight before any work starts (nothing is written)."""
     for name in suite.strategies:
         get_strategy(name)
-    for name in suite.backbones:
-        check_backbone_name(name)
+    for ref in suite.backbones:
+        check_backbone_name(ref.name)
     tasks = {ref.key: ref.load() for ref in suite.datasets}
-    return tasks, resolve_plan(suite, tasks)
+    plan = resolve_plan(suite, tasks)
+    cache = cache or default_cache_dir()
+    weights = {ref.key: resolve_weights(ref, cache) for ref in suite.backbones
+               if ref.kind != "ftbench"}
+    return Preflight(tasks, plan, weights)
 
 
 def run_suite(suite: Suite, options: RunOptions) -> Path:
     """Run (or resume) every cell of ``suite``; return its results folder."""
     started = time.perf_counter()
-    tasks, plan = preflight(suite)
+    cache = options.cache_dir or default_cache_dir()
+    checked = preflight(suite, cache)
+    tasks, plan = checked.tasks, checked.plan
     out = options.results_root / suite.name
     writer = ResultsWriter(out)
     writer.check_headers()
     (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
     tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
     storage = tuning.make_storage(options.storage or str((out / "optuna.journal").resolve()))
-    cache = options.cache_dir or default_cache_dir()
     grid = cells(suite, plan)
     progress = Progress(_budget(suite, grid, cache, writer), enabled=options.progress)
     try:
-        pretrained = _pretrain_all(suite, cache, progress)
+        pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
+        models = {ref.key: ref.name for ref in suite.backbones}
+        write_backbone_costs(out, suite, pretrained, tasks)
         splits = make_all_splits(suite, tasks, plan)
         inputs = _inputs(tasks, pretrained)
         for index, cell in enumerate(grid, start=1):
@@ -72,7 +91,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
             run = CellRun(cell, suite.name, suite.regime(cell.n_train),
                           inputs[cell.dataset, backbone.input_size],
                           splits[cell.dataset][cell.n_train], backbone.path,
-                          suite.train_config(cell.size), tracker, writer, progress)
+                          models[cell.backbone], suite.train_config(cell.size), tracker, writer,
+                          progress)
             _run_cell(suite, run, storage)
     finally:
         progress.close()
@@ -124,10 +144,16 @@ def _inputs(tasks: dict[str, TaskData], pretrained: dict[str, Pretrained]) -> di
     return {(key, size): resize_task(task, size) for key, task in tasks.items() for size in sizes}
 
 
+def _ftbench_backbones(suite: Suite) -> list[BackboneRef]:
+    """The backbones whose weights ftbench pretrains itself."""
+    return [ref for ref in suite.backbones if ref.kind == "ftbench"]
+
+
 def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Pretrained]:
-    """Pretrained checkpoint of every backbone (cached across runs)."""
+    """ftbench's own pretrained checkpoint of each backbone that asks for one (cached)."""
     out = {}
-    for backbone in suite.backbones:
+    for ref in _ftbench_backbones(suite):
+        backbone = ref.name
         cfg = dataclasses.replace(suite.pretrain, backbone=backbone)
         progress.start(f"pretraining {backbone} on {cfg.dataset}")
         done = ensure_pretrained(cfg, cache, report=lambda e, m: progress.epoch())
@@ -137,15 +163,16 @@ def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Pr
         progress.write(f"pretrained {backbone} on {cfg.dataset}: source test accuracy "
                        f"{meta['source_test_acc']:.3f} ({state}), input {done.input_size}px "
                        f"-> {done.path}")
-        out[backbone] = done
+        out[ref.key] = dataclasses.replace(done, input_size=ref.input_size or done.input_size)
     return out
 
 
 def _budget(suite: Suite, grid: list, cache: Path, writer: ResultsWriter) -> int:
     """Upper bound of the epochs left to run, for the progress bar's ETA."""
     pretrain = sum(
-        suite.pretrain.epochs for b in suite.backbones
-        if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=b), cache).exists()
+        suite.pretrain.epochs for ref in _ftbench_backbones(suite)
+        if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=ref.name),
+                               cache).exists()
     )
     per_cell = suite.trials + len(suite.seeds)
     planned = sum(per_cell * suite.train_config(c.size).max_epochs for c in grid)
@@ -168,7 +195,7 @@ def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[st
         "epochs_note": _epochs_note(suite),
         "total_time_s": round(time.perf_counter() - started, 1),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "checkpoints": {k: str(v.path) for k, v in pretrained.items()},
+        "checkpoints": {k: str(v.path) if v.path else None for k, v in pretrained.items()},
         "input_size": {k: v.input_size for k, v in pretrained.items()},
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "data_in_memory_mb": round(_data_mb(inputs), 1),

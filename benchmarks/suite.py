@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.backbone_ref import BackboneRef, parse_backbone
 from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import DatasetRef, parse_dataset, parse_sizes
 from benchmarks.pretrain import PretrainConfig
@@ -35,7 +36,10 @@ class Suite:
 
     Attributes:
         name: suite name; results go to ``results/<name>/``.
-        backbones: timm model names.
+        backbones: backbone entries (:mod:`benchmarks.backbone_ref`): a timm name that
+            ftbench pretrains, ``timm:<name>[.<tag>]`` or ``tv:<name>`` with hub weights, or
+            a mapping with ``name``, ``weights`` (``ftbench``, ``hub``, ``none``, an enum
+            name or a checkpoint path), ``input_size`` and ``as``.
         datasets: registered dataset names, or mappings with ``name``, options such as
             ``root`` or ``classes``, ``as`` (the name in results) and ``family``.
         sizes: training-set sizes, each a count (``500``), a per-class count
@@ -58,7 +62,7 @@ class Suite:
     """
 
     name: str
-    backbones: tuple[str, ...]
+    backbones: tuple[BackboneRef, ...]
     datasets: tuple[DatasetRef, ...]
     sizes: tuple[SizeSpec, ...]
     strategies: tuple[str, ...]
@@ -91,8 +95,9 @@ class Suite:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of lists and scalars, as it would be written in YAML."""
-        bare = dataclasses.replace(self, sizes=(), epochs_by_size={}, datasets=())
+        bare = dataclasses.replace(self, sizes=(), epochs_by_size={}, datasets=(), backbones=())
         out = dataclasses.asdict(bare)
+        out["backbones"] = [ref.to_yaml() for ref in self.backbones]
         out["sizes"] = [spec.to_yaml() for spec in self.sizes]
         out["epochs_by_size"] = {k.to_yaml(): v for k, v in self.epochs_by_size.items()}
         out["datasets"] = [ref.to_yaml() for ref in self.datasets]
@@ -154,7 +159,10 @@ def suite_from_dict(data: Any, source: str = "suite") -> Suite:
             kwargs[key] = parse_sizes(value, source)
         elif key == "epochs_by_size":
             kwargs[key] = _parse_epochs(value, source)
-        elif key in ("backbones", "strategies", "seeds"):
+        elif key == "backbones":
+            entries = value if isinstance(value, list) else [value]
+            kwargs[key] = tuple(parse_backbone(entry, source) for entry in entries)
+        elif key in ("strategies", "seeds"):
             kwargs[key] = tuple(value) if isinstance(value, list) else (value,)
         else:
             kwargs[key] = value
@@ -204,6 +212,10 @@ def _check_values(suite: Suite, source: str) -> None:
         raise ValueError(f"{source}: seeds must list at least one seed, but it is empty.")
     if not suite.size_scale > 0:
         raise ValueError(f"{source}: size_scale > 0 must hold, but got {suite.size_scale!r}.")
+    names = [ref.key for ref in suite.backbones]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{source}: backbone names must be unique, but got {names}. "
+                         "Give repeated backbones distinct 'as:' names.")
     keys = [ref.key for ref in suite.datasets]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{source}: dataset names must be unique, but got {keys}. "

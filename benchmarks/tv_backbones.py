@@ -313,6 +313,11 @@ def list_tv_backbones(pattern: str = "*") -> list[str]:
                   if _family_of(n) is not None and fnmatch.fnmatchcase(n, pattern))
 
 
+def check_tv_name(name: str) -> None:
+    """Raise a clear ValueError unless ``name`` is a supported torchvision model."""
+    _supported_family(name)
+
+
 def _supported_family(name: str) -> TvFamily:
     """The family of a supported name, or a ValueError that says what to use instead."""
     if name not in _all_names():
@@ -320,12 +325,12 @@ def _supported_family(name: str) -> TvFamily:
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise ValueError(f"torchvision backbone '{name}': it must be a torchvision "
                          f"classification model, but there is none by that name.{hint} "
-                         "(benchmarks.tv_backbones.list_tv_backbones() lists them.)")
+                         "(`ftbench list backbones 'tv:*'` lists them.)")
     family = _family_of(name)
     if family is None:
         raise ValueError(f"torchvision backbone '{name}': its family must be one of "
                          f"{', '.join(f.name for f in TV_FAMILIES)}, but it is not. Pick a "
-                         "model from list_tv_backbones(), or use the timm version.")
+                         "model from `ftbench list backbones 'tv:*'`, or use the timm version.")
     return family
 
 

@@ -23,7 +23,8 @@ def _suite(**changes):
 
 def test_every_size_form_resolves_against_the_pool():
     suite = _suite(sizes=[30, "5/class", "15%", "all"], epochs_by_size={"15%": 7, "all": 2})
-    tasks, plan = preflight(suite)
+    checked = preflight(suite)
+    tasks, plan = checked.tasks, checked.plan
     pool = len(tasks["synth_far"].train.labels)
     resolved = {spec.label: n for spec, n in plan["synth_far"].items()}
     largest = resolved["all"]
@@ -36,7 +37,7 @@ def test_every_size_form_resolves_against_the_pool():
 
 def test_two_sizes_that_mean_the_same_count_are_refused():
     suite = _suite(sizes=["100%", "all"])
-    tasks, _ = preflight(_suite(sizes=[10]))
+    tasks = preflight(_suite(sizes=[10])).tasks
     with pytest.raises(ValueError, match="'100%' and 'all' must differ, but both mean"):
         resolve_plan(suite, tasks)
 
@@ -44,7 +45,7 @@ def test_two_sizes_that_mean_the_same_count_are_refused():
 def test_a_dataset_can_have_its_own_sizes_and_cells_follow_them():
     suite = _suite(datasets=["synth_far", {"name": "synth_near", "sizes": [20, "all"]}],
                    sizes=[40, 10], epochs_by_size={"all": 3})
-    _, plan = preflight(suite)
+    plan = preflight(suite).plan
     grid = cells(suite, plan)
     far = [c.n_train for c in grid if c.dataset == "synth_far"]
     near = [c for c in grid if c.dataset == "synth_near"]
