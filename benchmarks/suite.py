@@ -4,21 +4,37 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import re
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import timm.optim
 import yaml
 
+from benchmarks.augment import AugmentConfig
 from benchmarks.backbone_ref import BackboneRef, parse_backbone
 from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import DatasetRef, parse_dataset, parse_sizes
 from benchmarks.pretrain import PretrainConfig
 from benchmarks.training import TrainConfig
+from benchmarks.yaml_lines import KeyPath, Lines, line_of, load_with_lines
 
 REGIMES = ("<1k", "1k-10k", ">10k")
 """The guideline's data-size rows (shared GUIDELINES.md section 1)."""
+
+PRUNERS = ("median", "hyperband", "none")
+"""The pruner types :func:`benchmarks.tuning.make_pruner` builds."""
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+"""``train.precision`` values (:class:`benchmarks.training.TrainConfig`)."""
+
+Where = Callable[[KeyPath], str]
+"""The prefix of an error at a key path: ``FILE:LINE`` when the YAML text is known."""
 
 
 @dataclass(frozen=True)
@@ -110,11 +126,16 @@ def builtin_suites() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
+SECTIONS = {"pretrain": PretrainConfig, "train": TrainConfig, "pruner": PrunerConfig}
+"""The top-level keys that hold a mapping of a config's fields."""
+
+
 def load_suite(name_or_path: str) -> Suite:
     """Load a built-in suite by name, or a user's suite from a YAML path.
 
     Raises:
-        ValueError: unknown suite, unreadable YAML, or an invalid field.
+        ValueError: unknown suite, unreadable YAML, or an invalid field; one line that
+            starts with ``FILE:LINE`` of the key or list item at fault.
     """
     path = Path(name_or_path)
     if name_or_path in builtin_suites():
@@ -131,106 +152,352 @@ def load_suite(name_or_path: str) -> Suite:
             f"existing .yaml file, but it is neither.{hint}"
         )
     try:
-        data = yaml.safe_load(text)
+        data, lines = load_with_lines(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"suite {source}: it must be valid YAML, but {exc}".replace("\n", " "))
-    return suite_from_dict(data, source)
+        raise ValueError(_yaml_message(exc, source)) from None
+    return suite_from_dict(data, source, lines)
 
 
-def suite_from_dict(data: Any, source: str = "suite") -> Suite:
-    """Validate a parsed YAML mapping and build a :class:`Suite`."""
+def _yaml_message(exc: yaml.YAMLError, source: str) -> str:
+    """One line naming ``FILE:LINE`` of a YAML syntax error and what the parser found."""
+    mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context", None)
+    where = f"{source}:{mark.line + 1}" if mark is not None else source
+    start = getattr(exc, "context_mark", None)
+    if context and start is not None and (mark is None or start.line != mark.line):
+        context = f"{context} started on line {start.line + 1}"
+    what = ", ".join(part for part in (context, getattr(exc, "problem", None) or str(exc)) if part)
+    return " ".join(f"{where}: it must be valid YAML, but {what}. Check the indentation, "
+                    "colons and quotes there.".split())
+
+
+def suite_from_dict(data: Any, source: str = "suite", lines: Lines | None = None) -> Suite:
+    """Validate a parsed YAML mapping and build a :class:`Suite`.
+
+    Args:
+        data: the parsed YAML.
+        source: where it came from (a file, a built-in suite); every error starts with it.
+        lines: the line of each key path (:func:`benchmarks.yaml_lines.load_with_lines`);
+            errors then start with ``source:LINE`` of the key or list item at fault.
+    """
+    where = _locator(source, lines)
     if not isinstance(data, dict):
         raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
-            f"{source}: it must be a YAML mapping, but got {type(data).__name__}."
+            f"{where(())}: it must be a YAML mapping, but got {type(data).__name__}."
         )
-    _check_keys(data, Suite, source)
-    nested = {"pretrain": PretrainConfig, "train": TrainConfig, "pruner": PrunerConfig}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in nested:
-            if not isinstance(value, dict):
-                raise ValueError(f"{source}: '{key}' must be a mapping, but got {value!r}.")
-            _check_keys(value, nested[key], f"{source}: '{key}'")
-            kwargs[key] = nested[key](**value)
-        elif key == "datasets":
-            entries = value if isinstance(value, list) else [value]
-            kwargs[key] = tuple(parse_dataset(entry, source) for entry in entries)
-        elif key == "sizes":
-            kwargs[key] = parse_sizes(value, source)
-        elif key == "epochs_by_size":
-            kwargs[key] = _parse_epochs(value, source)
-        elif key == "backbones":
-            entries = value if isinstance(value, list) else [value]
-            kwargs[key] = tuple(parse_backbone(entry, source) for entry in entries)
-        elif key in ("strategies", "seeds"):
-            kwargs[key] = tuple(value) if isinstance(value, list) else (value,)
-        else:
-            kwargs[key] = value
+    _check_keys(data, Suite, (), where)
+    kwargs = {key: _field(key, value, where) for key, value in data.items()}
     for required in ("name", "backbones", "datasets", "sizes", "strategies"):
         if required not in kwargs:
-            raise ValueError(f"{source}: the key '{required}' must be present, but is missing.")
+            raise ValueError(f"{where(())}: the key '{required}' must be present, but is "
+                             "missing.")
     suite = Suite(**kwargs)
-    _check_values(suite, source)
+    _check_values(suite, data, where)
     return suite
 
 
-def _check_keys(data: dict, cls: type, source: str) -> None:
+def _locator(source: str, lines: Lines | None) -> Where:
+    """``source:LINE`` of a key path (its deepest known prefix), or ``source`` without lines."""
+    if lines is None:
+        return lambda path: source
+    return lambda path: f"{source}:{line_of(lines, path)}"
+
+
+def _field(key: str, value: Any, where: Where) -> Any:
+    """One top-level key, checked and converted; errors name its line (or its item's)."""
+    if key in SECTIONS:
+        return _section(SECTIONS[key], value, (key,), where)
+    if key in ("datasets", "backbones"):
+        return _entries(key, value, where)
+    if key == "sizes":
+        return _sizes(value, ("sizes",), where)
+    if key == "epochs_by_size":
+        return _parse_epochs(value, where)
+    if key in ("strategies", "seeds"):
+        return _sequence(key, value, where)
+    _check_scalar(_hints(Suite)[key], value, (key,), where)
+    return value
+
+
+def _check_keys(data: dict, cls: type, path: KeyPath, where: Where) -> None:
     """Reject keys that are not fields of ``cls``, naming the closest valid ones."""
     valid = [f.name for f in dataclasses.fields(cls)]
+    owner = f"'{'.'.join(path)}': " if path else ""
     for key in data:
         if key not in valid:
             close = difflib.get_close_matches(str(key), valid, n=2)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
-            raise ValueError(
-                f"{source}: key '{key}' must be one of {', '.join(valid)}, but is unknown.{hint}"
-            )
+            raise ValueError(f"{where((*path, key))}: {owner}key '{key}' must be one of "
+                             f"{', '.join(valid)}, but is unknown.{hint}")
 
 
-def _parse_epochs(value: Any, source: str) -> dict[SizeSpec, int]:
+def _section(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
+    """A nested mapping (``train``, ``pretrain``, ``pruner``, ``train.augment``) as ``cls``."""
+    if not isinstance(value, dict):
+        raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
+            f"{where(path)}: '{'.'.join(path)}' must be a mapping, but got {value!r}.")
+    _check_keys(value, cls, path, where)
+    fields = {}
+    for key, item in value.items():
+        if _hints(cls)[key] is AugmentConfig and isinstance(item, dict):
+            item = _section(AugmentConfig, item, (*path, key), where)
+        _check_scalar(_hints(cls)[key], item, (*path, key), where)
+        _located(where((*path, key)), cls, {key: item})  # the field's own __post_init__ checks
+        fields[key] = item
+    return _located(where(path), cls, fields)
+
+
+def _located(at: str, cls: type, kwargs: dict[str, Any]) -> Any:
+    """``cls(**kwargs)``, its errors as one ``ValueError`` line that starts with ``at``."""
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(" ".join(f"{at}: {exc}".split())) from None
+
+
+_ENTRIES = {"datasets": (parse_dataset, "[synth_far, {name: imagefolder, root: photos}]"),
+            "backbones": (parse_backbone, "[test_resnet, 'timm:resnet50.a1_in1k']")}
+"""How ``datasets`` and ``backbones`` entries are read, and an example of each list."""
+
+
+def _entries(key: str, value: Any, where: Where) -> tuple[Any, ...]:
+    """``datasets`` or ``backbones``: one entry or a list, each checked at its own line."""
+    parse, example = _ENTRIES[key]
+    if value == []:
+        raise ValueError(f"{where((key,))}: {key} must list at least one {key[:-1]}, but it is "
+                         f"empty. Example: {key}: {example}.")
+    refs = []
+    for index, entry in enumerate(value if isinstance(value, list) else [value]):
+        if key == "datasets" and isinstance(entry, dict) and isinstance(entry.get("name"), str) \
+                and "sizes" in entry:
+            _sizes(entry["sizes"], (key, index, "sizes"), where, f": dataset '{entry['name']}'")
+        refs.append(_parse_entry(parse, entry, (key, index), where))
+    return tuple(refs)
+
+
+def _parse_entry(parse: Callable[[Any, str], Any], entry: Any, path: KeyPath,
+                 where: Where) -> Any:
+    """One entry; an error names the line of the first key that fails alone, else the item's."""
+    try:
+        return parse(entry, "")
+    except ValueError:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            for key in entry:
+                try:
+                    parse({"name": entry["name"], key: entry[key]}, "")
+                except ValueError:
+                    path = (*path, key)
+                    break
+        return parse(entry, where(path))  # raises again, now with the line
+
+
+def _sizes(value: Any, path: KeyPath, where: Where, owner: str = "") -> tuple[SizeSpec, ...]:
+    """Sizes as :func:`parse_sizes` reads them, with errors at the line of the bad item."""
+    seen: list[SizeSpec] = []
+    for index, entry in enumerate(value if isinstance(value, list) else [value]):
+        spec = parse_sizes([entry], where((*path, index)) + owner)[0]
+        if spec in seen:
+            path = (*path, index)  # parse_sizes below names the repeated size
+            break
+        seen.append(spec)
+    return parse_sizes(value, where(path) + owner)
+
+
+def _parse_epochs(value: Any, where: Where) -> dict[SizeSpec, int]:
     """``epochs_by_size``: a mapping from sizes as written in ``sizes`` to epoch budgets."""
     if not isinstance(value, dict):
         raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
-            f"{source}: 'epochs_by_size' must be a mapping such as "
+            f"{where(('epochs_by_size',))}: 'epochs_by_size' must be a mapping such as "
             f"{{30: 30, '15%': 8, all: 4}}, but got {value!r}.")
     out = {}
     for key, epochs in value.items():
+        at = where(("epochs_by_size", key))
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"{source}: epochs_by_size[{key!r}] must be an integer >= 1, "
+            raise ValueError(f"{at}: epochs_by_size[{key!r}] must be an integer >= 1, "
                              f"but got {epochs!r}.")
         try:
-            out[SizeSpec.parse(key)] = epochs
+            spec = SizeSpec.parse(key)
         except ValueError as exc:
-            raise ValueError(f"{source}: epochs_by_size: {exc}") from None
+            raise ValueError(f"{at}: epochs_by_size: {exc}") from None
+        if spec in out:
+            raise ValueError(f"{at}: epochs_by_size keys must be distinct sizes, but "
+                             f"{key!r} repeats {spec.label}. Keep one of them.")
+        out[spec] = epochs
     return out
 
 
-def _check_values(suite: Suite, source: str) -> None:
-    """Range checks that need no registry (names are checked by the runner's preflight)."""
-    if not isinstance(suite.trials, int) or suite.trials < 1:
-        raise ValueError(f"{source}: trials >= 1 must hold, but got {suite.trials!r}.")
-    if not suite.seeds:
-        raise ValueError(f"{source}: seeds must list at least one seed, but it is empty.")
-    if not suite.size_scale > 0:
-        raise ValueError(f"{source}: size_scale > 0 must hold, but got {suite.size_scale!r}.")
-    names = [ref.key for ref in suite.backbones]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{source}: backbone names must be unique, but got {names}. "
-                         "Give repeated backbones distinct 'as:' names.")
-    keys = [ref.key for ref in suite.datasets]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"{source}: dataset names must be unique, but got {keys}. "
-                         "Give repeated datasets distinct 'as:' names.")
+_ITEMS = {"strategies": (str, "strategy", "a name", "[feature_extraction, full_finetune]"),
+          "seeds": (int, "seed", "an integer", "[0, 1, 2]")}
+"""What ``strategies`` and ``seeds`` list: type, noun, what an item must be, an example."""
+
+
+def _sequence(key: str, value: Any, where: Where) -> tuple[Any, ...]:
+    """``strategies`` or ``seeds``: one item or a non-empty list of distinct items."""
+    kind, noun, what, example = _ITEMS[key]
+    if isinstance(value, dict) or value is None:
+        raise ValueError(f"{where((key,))}: {key} must be a list, but got {value!r}. "
+                         f"Example: {key}: {example}.")
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError(f"{where((key,))}: {key} must list at least one {noun}, but it is "
+                         f"empty. Example: {key}: {example}.")
+    for index, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, kind):
+            raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
+                f"{where((key, index))}: each {key} entry must be {what}, but got {item!r}. "
+                f"Example: {key}: {example}.")
+        if item in items[:index]:
+            raise ValueError(f"{where((key, index))}: {key} must be distinct, but {item!r} "
+                             "is repeated. Remove the repeated one.")
+    return tuple(items)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of a dataclass, evaluated."""
+    return typing.get_type_hints(cls)
+
+
+def _check_scalar(hint: Any, value: Any, path: KeyPath, where: Where) -> None:
+    """A value of the type its field declares, within the field's range (``_RULES``)."""
+    name = ".".join(map(str, path))
+    expected = _expected(hint, value)
+    if expected:
+        fix = f" {_number_fix(value)}" if isinstance(value, str) and _is_number(value) else ""
+        raise ValueError(f"{where(path)}: {name} must be {expected}, but got {value!r} "
+                         f"({type(value).__name__}).{fix}")
+    rule = _RULES.get(name)
+    problem = rule(name, value) if rule else None
+    if problem:
+        raise ValueError(f"{where(path)}: {problem}")
+
+
+def _expected(hint: Any, value: Any) -> str | None:
+    """What ``value`` must be to match ``hint``; None if it does (or ``hint`` is unchecked)."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if value is None:
+            return None
+        hint = next(arg for arg in args if arg is not type(None))
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    checks = {bool: (isinstance(value, bool), "true or false"),
+              int: (number and isinstance(value, int), "an integer"),
+              float: (number, "a number"),
+              str: (isinstance(value, str), "a string"),
+              dict: (isinstance(value, dict), "a mapping")}
+    ok, expected = checks.get(hint, (True, ""))
+    return None if ok else expected + (" or null" if args else "")
+
+
+def _number_fix(text: str) -> str:
+    """How to write a number that YAML read as text."""
+    if "e" in text.lower() and "." not in text:
+        dotted = text.lower().replace("e", ".0e")
+        return f"YAML reads {text} as text: write it with a dot, as {dotted}."
+    return "Write it without quotes."
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+Rule = Callable[[str, Any], "str | None"]
+"""A range check of one field: its name and value to the problem (None = fine)."""
+
+
+def _holds(ok: Callable[[Any], bool], condition: str, fix: str) -> Rule:
+    """A rule: ``condition`` (``{}`` = the field's name) must hold, else say the fix."""
+    return lambda name, v: None if ok(v) else (
+        f"{condition.format(name)} must hold, but got {v!r}. {fix}.")
+
+
+def _one_of(valid: Callable[[], Sequence[str]], shown: str = "", key: Callable = str) -> Rule:
+    """A rule: ``key(value)`` must be among ``valid()``, else name the closest ones."""
+    def rule(name: str, value: Any) -> str | None:
+        names = list(valid())
+        if key(value) in names:
+            return None
+        close = difflib.get_close_matches(str(value), names, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        return f"{name} must be {shown or 'one of ' + ', '.join(names)}, but got {value!r}.{hint}"
+    return rule
+
+
+def _optimizers() -> list[str]:
+    """timm's optimizer names (``timm.optim.list_optimizers()``, else the common ones)."""
+    lister = getattr(timm.optim, "list_optimizers", None)
+    return list(lister()) if lister else ["adamw", "adam", "sgd", "momentum", "nesterov",
+                                          "rmsprop", "lamb", "lion", "adabelief", "radam"]
+
+
+def _folder_name(name: str, value: str) -> str | None:
+    """A rule: the suite's name becomes the folder ``results/<name>/``."""
+    if value.strip() and not {"/", "\\"} & set(value):
+        return None
+    return (f"{name} must be a folder name (not empty, no '/'), but got {value!r}. Use e.g. "
+            "my_suite (results go to results/<name>/).")
+
+
+_RULES: dict[str, Rule] = {
+    "name": _folder_name,
+    "trials": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
+    "size_scale": _holds(lambda v: v > 0, "{} > 0", "Use 1.0 to take sizes literally"),
+    "val_fraction": _holds(lambda v: 0 < v < 1, "0 < {} < 1", "Use e.g. 0.2"),
+    "train.max_epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 8"),
+    "train.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 64"),
+    "train.optimizer": _one_of(_optimizers, "a timm optimizer name such as adamw, sgd, "
+                               "momentum or lamb (timm.optim.list_optimizers() lists them)",
+                               key=lambda v: v.lower().split("_")[-1]),
+    "train.warmup_epochs": _holds(lambda v: v >= 0, "{} >= 0", "Use 0 for no warm-up"),
+    "train.label_smoothing": _holds(lambda v: 0 <= v < 1, "0 <= {} < 1", "Use e.g. 0.1"),
+    "train.grad_clip_norm": _holds(lambda v: v is None or v > 0, "{} > 0",
+                                   "Use e.g. 1.0, or null for no clipping"),
+    "train.patience": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 10"),
+    "train.device": _one_of(lambda: ("cpu", "cuda", "mps"), "cpu, cuda, cuda:N or mps",
+                            key=lambda v: "cuda" if re.fullmatch(r"cuda:\d+", v) else v),
+    "train.precision": _one_of(lambda: PRECISIONS),
+    "pruner.type": _one_of(lambda: PRUNERS),
+    "pruner.n_startup_trials": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
+    "pruner.n_warmup_steps": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
+    "pretrain.epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
+    "pretrain.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 128"),
+    "pretrain.lr": _holds(lambda v: v > 0, "{} > 0", "Use e.g. 0.002"),
+    "pretrain.weight_decay": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 0.05"),
+}
+"""Range checks of single fields, by dotted name; their types are checked before."""
+
+
+def _check_values(suite: Suite, data: dict, where: Where) -> None:
+    """Checks across fields (single fields are checked as they are read)."""
+    _check_unique("backbones", [ref.key for ref in suite.backbones], where)
+    _check_unique("datasets", [ref.key for ref in suite.datasets], where)
     if not suite.sizes:
-        raise ValueError(f"{source}: sizes must list at least one size, but it is empty. "
-                         "Example: sizes: [30, '10/class', '15%', all].")
+        raise ValueError(f"{where(('sizes',))}: sizes must list at least one size, but it is "
+                         "empty. Example: sizes: [30, '10/class', '15%', all].")
     written = {spec for ref in suite.datasets for spec in suite.sizes_of(ref)}
-    unknown = [k.label for k in suite.epochs_by_size if k not in written]
+    unknown = [raw for raw in data.get("epochs_by_size", {})
+               if SizeSpec.parse(raw) not in written]
     if unknown:
-        raise ValueError(f"{source}: epochs_by_size keys must be among the sizes "
-                         f"{sorted(s.label for s in written)}, but got {unknown}.")
-    if suite.train.max_epochs < 1:
-        raise ValueError(f"{source}: train.max_epochs >= 1 must hold, but got "
-                         f"{suite.train.max_epochs!r}.")
+        raise ValueError(f"{where(('epochs_by_size', unknown[0]))}: epochs_by_size keys must "
+                         f"be among the sizes {sorted(s.label for s in written)}, but got "
+                         f"{[SizeSpec.parse(raw).label for raw in unknown]}.")
+    train = suite.train
+    if "warmup_epochs" in data.get("train", {}) and train.warmup_epochs >= train.max_epochs:
+        raise ValueError(f"{where(('train', 'warmup_epochs'))}: train.warmup_epochs < "
+                         f"train.max_epochs must hold, but got {train.warmup_epochs} and "
+                         f"{train.max_epochs}. Warm up for fewer epochs (0 = no warm-up).")
+
+
+def _check_unique(key: str, names: list[str], where: Where) -> None:
+    """Backbone or dataset names must differ; the error names the first repeat (its ``as``)."""
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ValueError(f"{where((key, index, 'as'))}: {key[:-1]} names must be unique, "
+                             f"but got {names}. Give repeated {key} distinct 'as:' names.")
 
 
 def _plain(value: Any) -> Any:
