@@ -119,8 +119,9 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     run_id = run.tracker.start_run(
         f"trial {trial.number}", {**params, "trial": trial.number}, parent=_parent(run)
     )
+    tuning.mark_alive(trial, run_id)
     row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
-           "lr": strategy.config.lr, "params": json.dumps(params, sort_keys=True),
+           "retry_of": tuning.retry_of(trial), "lr": strategy.config.lr, "params": json.dumps(params, sort_keys=True),
            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
            "mlflow_run_id": run_id}
     history: list[dict] = []
@@ -188,9 +189,32 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
                                                 "ftbench.reason": reason[:500]})
 
 
+def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
+    """A trial whose process died: a FAIL row in ``trials.csv``, its MLflow run KILLED."""
+    attrs = trial.user_attrs
+    where = f"pid {attrs.get('ftbench.pid', '?')} on {attrs.get('ftbench.host', '?')}"
+    then = "retried once as a new trial" if retried else "not retried again (a retry itself)"
+    config = attrs.get("config", {})
+    row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
+           "retry_of": tuning.retry_of(trial), "lr": config.get("lr"),
+           "params": json.dumps(config, sort_keys=True), "max_epochs": run.train_cfg.max_epochs,
+           "n_val": len(run.split.val_idx), "status": "FAIL",
+           "reason": f"interrupted: the process running it ({where}) stopped; {then}",
+           "mlflow_run_id": attrs.get("ftbench.mlflow_run_id", "")}
+    run.writer.append("trials", row)
+    if row["mlflow_run_id"]:
+        run.tracker.end_run(row["mlflow_run_id"], "KILLED",
+                            {"ftbench.status": "FAIL", "ftbench.reason": row["reason"]})
+
+
 def _expected(exc: Exception) -> bool:
     """Failures whose message alone explains them (no traceback needed in the CSV)."""
     return isinstance(exc, (TrainingDiverged, ValueError))
+
+
+def close_parent(run: CellRun) -> None:
+    """End the cell's MLflow parent run once all of its final seeds are in."""
+    run.tracker.end_run(_parent(run), "FINISHED")
 
 
 def _parent(run: CellRun) -> str:
@@ -198,13 +222,19 @@ def _parent(run: CellRun) -> str:
     return run.tracker.named_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
 
 
-def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int) -> dict:
-    """Retrain the cell's best configuration with ``seed`` and score it on the test split."""
+def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
+              on_start: Callable[[str], None] | None = None) -> dict:
+    """Retrain the cell's best configuration with ``seed`` and score it on the test split.
+
+    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash).
+    """
     strategy_cls = get_strategy(run.cell.strategy)
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
     cfg = strategy.config.to_dict()
     run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
                                    parent=_parent(run), tags={"ftbench.kind": "final"})
+    if on_start is not None:
+        on_start(run_id)
     try:
         model = build_model(run, seed=seed)
         data = tensor_data(run, model)

@@ -1,5 +1,5 @@
-"""The ``ftbench`` command line: run, list, show, report, pretrain. Bad input exits 2 with one
-line."""
+"""The ``ftbench`` command line: run, worker, status, list, show, report, pretrain. Bad input
+exits 2 with one line."""
 
 from __future__ import annotations
 
@@ -19,17 +19,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run (or resume) a suite")
-    run.add_argument("suite", nargs="?", default="quickstart",
-                     help="built-in suite name or path to a suite YAML (default: quickstart)")
-    run.add_argument("--results-dir", type=Path, default=Path("results"),
-                     help="parent folder of results/<suite>/ (default: results)")
-    run.add_argument("--mlflow-uri", help="MLflow tracking URI (default: SQLite under results)")
-    run.add_argument("--storage", help="Optuna storage: a database URL or a .journal file "
-                     "(default: results/<suite>/optuna.journal)")
-    run.add_argument("--cache-dir", type=Path,
-                     help="pretrained-checkpoint cache (default: $FTBENCH_CACHE or ~/.cache/ftbench)")
-    run.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    worker = sub.add_parser("worker", help="join a running suite as one more worker (same "
+                            "storage and MLflow URI; no report)")
+    for command in (run, worker):
+        _run_arguments(command)
+    run.add_argument("--n-workers", type=int, default=1,
+                     help="worker processes on this machine sharing the suite (default: 1)")
+
+    status = sub.add_parser("status", help="cells done, trials per state, time left")
+    status.add_argument("folder", type=Path, help="results folder, e.g. results/quickstart")
 
     listing = sub.add_parser("list", help="list strategies, datasets, suites or backbones")
     listing.add_argument("what", choices=["strategies", "datasets", "suites", "backbones"])
@@ -64,16 +62,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_arguments(command: argparse.ArgumentParser) -> None:
+    """The options that ``run`` and ``worker`` share."""
+    command.add_argument("suite", nargs="?", default="quickstart",
+                         help="built-in suite name or path to a suite YAML (default: quickstart)")
+    command.add_argument("--results-dir", type=Path, default=Path("results"),
+                         help="parent folder of results/<suite>/ (default: results)")
+    command.add_argument("--mlflow-uri",
+                         help="MLflow tracking URI (default: SQLite under results)")
+    command.add_argument("--storage", help="Optuna storage: a database URL (sqlite:///..., "
+                         "postgresql://...) or a .journal file (default: "
+                         "results/<suite>/optuna.journal)")
+    command.add_argument("--cache-dir", type=Path, help="pretrained-checkpoint cache "
+                         "(default: $FTBENCH_CACHE or ~/.cache/ftbench)")
+    command.add_argument("--threads", type=int,
+                         help="torch CPU threads of this process (default: all cores, "
+                         "shared out with --n-workers)")
+    command.add_argument("--stale-after", type=float, default=1800.0, metavar="SECONDS",
+                         help="a trial of another machine with no progress for this long is "
+                         "taken as crashed, failed and retried (default: 1800)")
+    command.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
     from benchmarks.runner import RunOptions, run_suite
     from benchmarks.suite import load_suite
+    from benchmarks.workers import set_threads
 
     start = time.perf_counter()
     suite = load_suite(args.suite)
+    worker = args.command == "worker"
+    n_workers = 1 if worker else args.n_workers
+    if n_workers < 1 or (args.threads is not None and args.threads < 1):
+        raise ValueError(f"--n-workers and --threads must be >= 1, but got {n_workers} and "
+                         f"{args.threads}.")
     options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
                          storage=args.storage, cache_dir=args.cache_dir,
                          progress=False if args.no_progress else None,
-                         report=not args.no_report)
+                         report=not (args.no_report or worker), stale_after_s=args.stale_after,
+                         n_workers=n_workers, threads=args.threads, worker=worker)
+    set_threads(options)
     out = run_suite(suite, options)
     print(f"results: {out}/ (trials.csv, final.csv, epochs.csv)")
     if options.report:
@@ -128,8 +157,14 @@ def _cmd_report(args: argparse.Namespace) -> None:
     print(f"report: {build_report(args.folder)}")
 
 
-COMMANDS = {"run": _cmd_run, "list": _cmd_list, "show": _cmd_show, "report": _cmd_report,
-            "pretrain": _cmd_pretrain}
+def _cmd_status(args: argparse.Namespace) -> None:
+    from benchmarks.status import format_status, suite_status
+
+    print(format_status(suite_status(args.folder)))
+
+
+COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd_show,
+            "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status}
 
 
 def main(argv: list[str] | None = None) -> int:

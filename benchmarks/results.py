@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,8 @@ CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "re
 
 TABLES: dict[str, list[str]] = {
     "trials": CELL_COLUMNS + [
-        "trial", "is_default", "status", "reason", "lr", "params", "val_acc", "best_epoch",
-        "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
+        "trial", "is_default", "retry_of", "status", "reason", "lr", "params", "val_acc",
+        "best_epoch", "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
         "peak_mem_mb", "n_val", "mlflow_run_id",
     ],
     "epochs": CELL_COLUMNS + ["trial", "epoch", "train_loss", "val_acc", "trainable_params"],
@@ -33,10 +34,15 @@ DURABLE = {"trials", "final"}
 
 
 class ResultsWriter:
-    """Appends rows to the CSV tables of one results folder, flushed to disk row by row."""
+    """Appends rows to the CSV tables of one results folder, flushed to disk row by row.
+
+    Each append holds an exclusive ``flock`` on the file, so worker processes on one machine
+    can share a results folder: no row is split or interleaved, and the header is written once.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._checked: set[str] = set()
         folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, table: str) -> Path:
@@ -50,13 +56,14 @@ class ResultsWriter:
         if extra:
             raise KeyError(f"table '{table}': columns {sorted(extra)} are not in its schema")
         path = self.path(table)
-        new = not path.exists() or path.stat().st_size == 0
-        if not new:
-            self._check_header(table, path)
         with path.open("a", newline="") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # several workers may append to one file
             writer = csv.DictWriter(fh, fieldnames=columns)
-            if new:
+            if fh.seek(0, os.SEEK_END) == 0:
                 writer.writeheader()
+            elif table not in self._checked:
+                self._check_header(table, path)
+            self._checked.add(table)
             writer.writerow({k: _cell(v) for k, v in row.items()})
             fh.flush()
             if table in DURABLE:

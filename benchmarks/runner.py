@@ -15,7 +15,14 @@ import yaml
 from benchmarks import tuning
 from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import check_backbone_name
-from benchmarks.cell import CellRun, make_objective, run_final, strategy_context
+from benchmarks.cell import (
+    CellRun,
+    close_parent,
+    make_objective,
+    record_interrupted,
+    run_final,
+    strategy_context,
+)
 from benchmarks.costs_table import write_backbone_costs
 from benchmarks.data import TaskData
 from benchmarks.data.resize import resize_task
@@ -27,7 +34,11 @@ from benchmarks.results import ResultsWriter
 from benchmarks.suite import Suite
 from benchmarks.tracking import Tracker, default_uri
 from benchmarks.weights import resolve_weights
+from benchmarks.workers import spawn_workers, wait_for_workers
 from strategies import get_strategy
+
+WAIT_S = 2.0
+"""Pause before visiting again the cells whose last trials run in other workers."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,10 @@ class RunOptions:
     cache_dir: Path | None = None
     progress: bool | None = None
     report: bool = True
+    stale_after_s: float = 1800.0
+    n_workers: int = 1
+    threads: int | None = None
+    worker: bool = False  # a helper process: no report, no run.json
 
 
 @dataclass(frozen=True)
@@ -74,10 +89,15 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     out = options.results_root / suite.name
     writer = ResultsWriter(out)
     writer.check_headers()
-    (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
-    tracker = Tracker(options.mlflow_uri or default_uri(out), f"ftbench/{suite.name}")
-    storage = tuning.make_storage(options.storage or str((out / "optuna.journal").resolve()))
+    if not options.worker:
+        (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
+    mlflow_uri = options.mlflow_uri or default_uri(out)
+    storage_spec = options.storage or str((out / "optuna.journal").resolve())
+    tracker = Tracker(mlflow_uri, f"ftbench/{suite.name}")
+    storage = tuning.make_storage(storage_spec)
     grid = cells(suite, plan)
+    if not options.worker:
+        _write_plan(out, suite, grid)
     progress = Progress(_budget(suite, grid, cache, writer), enabled=options.progress)
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
@@ -85,17 +105,20 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         write_backbone_costs(out, suite, pretrained, tasks)
         splits = make_all_splits(suite, tasks, plan)
         inputs = _inputs(tasks, pretrained)
-        for index, cell in enumerate(grid, start=1):
-            progress.set_cell(index, len(grid))
-            backbone = pretrained[cell.backbone]
-            run = CellRun(cell, suite.name, suite.regime(cell.n_train),
-                          inputs[cell.dataset, backbone.input_size],
-                          splits[cell.dataset][cell.n_train], backbone.path,
-                          models[cell.backbone], suite.train_config(cell.size), tracker, writer,
-                          progress)
-            _run_cell(suite, run, storage)
+        runs = [CellRun(cell, suite.name, suite.regime(cell.n_train),
+                        inputs[cell.dataset, pretrained[cell.backbone].input_size],
+                        splits[cell.dataset][cell.n_train], pretrained[cell.backbone].path,
+                        models[cell.backbone], suite.train_config(cell.size), tracker, writer,
+                        progress) for cell in grid]
+        helpers = spawn_workers(out / "suite.yaml", options, mlflow_uri, storage_spec, cache)
+        try:
+            _run_grid(suite, runs, storage, options.stale_after_s)
+        finally:
+            wait_for_workers(helpers, progress)
     finally:
         progress.close()
+    if options.worker:
+        return out
     _write_run_info(suite, out, started, pretrained, inputs, plan)
     if options.report:
         from report import build_report
@@ -104,26 +127,78 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     return out
 
 
-def _run_cell(suite: Suite, run: CellRun, storage: tuning.Storage) -> None:
-    """Tune one cell, then retrain its best configuration over the suite's seeds."""
+def _run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
+              stale_after_s: float) -> None:
+    """Every cell in order; cells waiting on other workers are visited again until done."""
+    pending = list(enumerate(runs, start=1))
+    while pending:
+        waiting = []
+        for index, run in pending:
+            run.progress.set_cell(index, len(runs))
+            if not _run_cell(suite, run, storage, stale_after_s):
+                waiting.append((index, run))
+        if waiting:
+            time.sleep(WAIT_S)
+        pending = waiting
+
+
+def _run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float) -> bool:
+    """Tune one cell, then retrain its best configuration over the suite's seeds.
+
+    Returns False when the cell must wait: its last trials still run in another worker, so
+    its best configuration is not known yet.
+    """
     ctx = strategy_context(run)
     study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
                               suite.trials)
     strategy_cls = get_strategy(run.cell.strategy)
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
+    for trial in tuning.stale_trials(study, stale_after_s):
+        record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
     tuning.optimize(study, make_objective(run, ctx), suite.trials)
-    best = tuning.best_config(study)
-    done = _final_seeds_done(run)
-    for seed in suite.seeds:
-        if seed in done:
-            continue
-        run.progress.start(f"{run.cell.key} final seed {seed}")
-        if best is not None:
-            try:
-                run_final(run, best[0], best[1], seed)
-            except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
-                run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out "
-                                   f"of final.csv: {type(exc).__name__}: {exc}")
+    if tuning.running_elsewhere(study):
+        return False
+    _run_finals(suite, run, storage, stale_after_s, tuning.best_config(study))
+    return True
+
+
+def _run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
+                best: tuple[int, dict] | None) -> None:
+    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
+    finals = tuning.open_finals(run.cell.key, storage)
+    for trial in tuning.stale_trials(finals, stale_after_s):
+        finals._storage.set_trial_state_values(trial._trial_id, tuning.TrialState.FAIL)
+        if trial.user_attrs.get("ftbench.mlflow_run_id"):
+            run.tracker.end_run(trial.user_attrs["ftbench.mlflow_run_id"], "KILLED")
+    missing = [s for s in suite.seeds if s not in _final_seeds_done(run)]
+    if best is None or not missing:
+        if best is None or not tuning.running_elsewhere(finals):
+            close_parent(run)
+        return
+    tuning.offer_seeds(finals, missing)
+    while (claim := tuning.claim_seed(finals)) is not None:
+        trial, seed = claim
+        _run_seed(run, best, trial, seed, finals)
+    if not tuning.running_elsewhere(finals) and len(_final_seeds_done(run)) == len(suite.seeds):
+        close_parent(run)
+
+
+def _run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
+    """One final re-run; a failure is a warning on stderr, never the end of the suite."""
+    run.progress.start(f"{run.cell.key} final seed {seed}")
+    tuning.mark_alive(trial)
+    try:
+        row = run_final(run, best[0], best[1], seed,
+                        on_start=lambda run_id: tuning.mark_alive(trial, run_id))
+        finals.tell(trial, row["test_acc"])
+    except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
+        finals.tell(trial, state=tuning.TrialState.FAIL)
+        run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out "
+                          f"of final.csv: {type(exc).__name__}: {exc}")
+    except BaseException:
+        finals.tell(trial, state=tuning.TrialState.FAIL)
+        raise
+    finally:
         run.progress.finish(run.train_cfg.max_epochs)
 
 
@@ -205,6 +280,20 @@ def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[st
                      "threads": torch.get_num_threads()},
     }
     (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _write_plan(out: Path, suite: Suite, grid: list) -> None:
+    """``plan.json``: the cells of this run and their budgets (read by ``ftbench status``)."""
+    plan = {
+        "suite": suite.name, "trials_per_cell": suite.trials, "seeds": list(suite.seeds),
+        "cells": [{"key": c.key, "backbone": c.backbone, "dataset": c.dataset,
+                   "n_train": c.n_train, "size": c.size_label, "strategy": c.strategy,
+                   "max_epochs": suite.train_config(c.size).max_epochs} for c in grid],
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    tmp = out / "plan.json.tmp"
+    tmp.write_text(json.dumps(plan, indent=1))
+    tmp.replace(out / "plan.json")
 
 
 def _data_mb(inputs: dict) -> float:

@@ -6,14 +6,17 @@ global "active run" state leaks between cells, trials or worker processes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 PARAM_LIMIT = 500  # MLflow's maximum length of a parameter value
 FLUSH_EVERY_MS = 5000
@@ -22,6 +25,19 @@ FLUSH_EVERY_MS = 5000
 def default_uri(results_dir: Path) -> str:
     """The default tracking store of a suite: an SQLite file inside its results folder."""
     return f"sqlite:///{(results_dir / 'mlflow.db').resolve()}"
+
+
+@contextlib.contextmanager
+def _init_lock(uri: str) -> Iterator[None]:
+    """An exclusive lock beside a SQLite store while it is opened (nothing for servers)."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    lock = Path(uri.removeprefix("sqlite:///") + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 class Tracker:
@@ -33,11 +49,19 @@ class Tracker:
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
-        self.client = MlflowClient(tracking_uri=uri)
-        found = self.client.get_experiment_by_name(experiment)
-        self.experiment_id = (
-            found.experiment_id if found else self.client.create_experiment(experiment)
-        )
+        with _init_lock(uri):  # workers starting together must not migrate one database twice
+            self.client = MlflowClient(tracking_uri=uri)
+            self.experiment_id = self._experiment(experiment)
+
+    def _experiment(self, name: str) -> str:
+        """The experiment's id, created if absent (another worker may create it first)."""
+        found = self.client.get_experiment_by_name(name)
+        if found:
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except MlflowException:
+            return self.client.get_experiment_by_name(name).experiment_id
 
     def start_run(
         self, name: str, params: Mapping[str, Any], parent: str | None = None,

@@ -50,7 +50,10 @@ class TrainConfig:
         label_smoothing: cross-entropy label smoothing.
         grad_clip_norm: max global gradient norm (seed 000: 1.0); None disables.
         patience: early stopping after this many epochs without a better val accuracy.
-        device: torch device string.
+        device: torch device string: ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+        precision: ``fp32``, or autocast to ``bf16``/``fp16`` on CUDA (fp16 with a gradient
+            scaler); ignored on CPU and MPS, where training stays fp32.
+        channels_last: store images and convolution weights channels-last (CUDA speed-up).
         cache_features: train the head on backbone features computed once when nothing
             before the head can change (see :mod:`benchmarks.features`).
         augment: the batch augmentation of training images (:mod:`benchmarks.augment`): a
@@ -67,6 +70,8 @@ class TrainConfig:
     grad_clip_norm: float | None = 1.0
     patience: int = 10
     device: str = "cpu"
+    precision: str = "fp32"
+    channels_last: bool = False
     cache_features: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 

@@ -6,6 +6,9 @@ The only module that imports Optuna's study machinery; the training loop sees a 
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,26 +76,124 @@ def open_study(
 def enqueue_default(study: optuna.Study, params: dict[str, Any]) -> None:
     """Make the guideline default trial 0 of a new study (no-op once the study has trials)."""
     if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(params, user_attrs={"is_default": True})
+        study.enqueue_trial(params, user_attrs={"is_default": True}, skip_if_exists=True)
+
+
+VOID = "ftbench.void"
+"""User attribute of a trial that does not count toward the budget (over budget, or
+interrupted and retried); its text says why."""
+RETRY_OF = "ftbench.retry_of"
+
+
+def counts(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial uses the cell's budget: every started trial except void ones (an
+    enqueued trial waiting for a worker has not used it yet)."""
+    return trial.state != TrialState.WAITING and VOID not in trial.user_attrs
 
 
 def remaining_trials(study: optuna.Study, n_trials: int) -> int:
     """How many trials are still owed to reach the cell's budget."""
-    done = study.get_trials(deepcopy=False, states=FINISHED)
-    return max(0, n_trials - len(done))
+    return max(0, n_trials - sum(counts(t) for t in study.get_trials(deepcopy=False)))
+
+
+def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None:
+    """A new trial if the budget is not used up, else None.
+
+    Trial numbers are given out in order by the storage, also to concurrent workers, so a
+    trial is within the budget when fewer than ``n_trials`` counting trials have a smaller
+    number; one that is not is closed at once as void, and never runs.
+    """
+    if remaining_trials(study, n_trials) == 0:
+        return None
+    trial = study.ask()
+    before = [t for t in study.get_trials(deepcopy=False)
+              if t.number < trial.number and counts(t)]
+    if len(before) < n_trials:
+        return trial
+    trial.set_user_attr(VOID, "over budget: another worker took the last trial")
+    study.tell(trial, state=TrialState.FAIL)
+    return None
 
 
 def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: int) -> None:
-    """Run the owed trials; skipped and failed ones are recorded and the study goes on."""
-    owed = remaining_trials(study, n_trials)
-    if owed:
-        study.optimize(objective, n_trials=owed, catch=(Exception,))
+    """Run the owed trials, one at a time, until the budget is used (by any worker).
+
+    Pruned, skipped and failed trials are told to the study and the loop goes on; an
+    interrupt (KeyboardInterrupt, SystemExit) fails the trial and stops the run.
+    """
+    while (trial := ask_within_budget(study, n_trials)) is not None:
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
+            study.tell(trial, state=TrialState.FAIL)
+        except BaseException:  # interrupted: not the configuration's fault, so retried
+            fail_and_retry(study, study._storage.get_trial(trial._trial_id))
+            raise
+        else:
+            study.tell(trial, value)
+
+
+def mark_alive(trial: optuna.Trial, mlflow_run_id: str = "") -> None:
+    """Record who runs ``trial`` and when it last made progress (see :func:`stale_trials`)."""
+    trial.set_user_attr("ftbench.host", socket.gethostname())
+    trial.set_user_attr("ftbench.pid", os.getpid())
+    trial.set_user_attr("ftbench.heartbeat", time.time())
+    if mlflow_run_id:
+        trial.set_user_attr("ftbench.mlflow_run_id", mlflow_run_id)
+
+
+def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial.FrozenTrial]:
+    """RUNNING trials whose process is gone: on this host, a dead pid; elsewhere, no
+    heartbeat for ``stale_after_s`` seconds."""
+    host, now = socket.gethostname(), time.time()
+    stale = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        attrs = trial.user_attrs
+        if attrs.get("ftbench.host") == host:
+            dead = not _pid_alive(int(attrs.get("ftbench.pid", -1)))
+        else:
+            dead = now - float(attrs.get("ftbench.heartbeat", 0.0)) > stale_after_s
+        if dead:
+            stale.append(trial)
+    return stale
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+    """Close an interrupted trial as failed; enqueue its parameters again once.
+
+    A retry that is interrupted too keeps counting as a failed trial. Returns whether a
+    retry was enqueued.
+    """
+    storage, retried = study._storage, RETRY_OF not in trial.user_attrs
+    if retried:
+        storage.set_trial_user_attr(trial._trial_id, VOID, "interrupted; retried once")
+    storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    if retried:
+        attrs = {RETRY_OF: trial.number, "is_default": is_default(trial)}
+        study.enqueue_trial(trial.params, user_attrs=attrs)
+    return retried
 
 
 def pruning_report(trial: optuna.Trial) -> Callable[[int, float], None]:
     """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned."""
 
     def report(epoch: int, value: float) -> None:
+        trial.set_user_attr("ftbench.heartbeat", time.time())
         trial.report(value, step=epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch} (val_acc={value:.4f})")
@@ -110,6 +211,12 @@ def is_default(trial: Any) -> bool:
     return bool(trial.user_attrs.get("is_default", False))
 
 
+def retry_of(trial: Any) -> int | None:
+    """The number of the interrupted trial that ``trial`` retries, if any."""
+    value = trial.user_attrs.get(RETRY_OF)
+    return None if value is None else int(value)
+
+
 def best_config(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
     """Number and full strategy configuration of the best complete trial (ties: earliest).
 
@@ -120,3 +227,40 @@ def best_config(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
         return None
     best = max(complete, key=lambda t: (t.value, -t.number))
     return best.number, dict(best.user_attrs["config"])
+
+
+def open_finals(cell_key: str, storage: Storage | None) -> optuna.Study:
+    """The study whose trials are a cell's final re-runs, one per seed: enqueued seeds are
+    claimed atomically by the storage, so no two workers re-run the same seed."""
+    return optuna.create_study(study_name=f"{cell_key}/final", storage=storage,
+                               direction="maximize", load_if_exists=True)
+
+
+SEED = "ftbench.seed"
+
+
+def offer_seeds(finals: optuna.Study, seeds: list[int]) -> None:
+    """Enqueue every seed in ``seeds`` not already waiting or running."""
+    active = {t.user_attrs.get(SEED) for t in finals.get_trials(
+        deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))}
+    for seed in seeds:
+        if seed not in active:
+            finals.enqueue_trial({}, user_attrs={SEED: seed})
+
+
+def claim_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
+    """The next waiting seed, claimed by this worker; None when none is left."""
+    if not finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        return None
+    trial = finals.ask()
+    if SEED not in trial.user_attrs:  # another worker claimed the last one first
+        trial.set_user_attr(VOID, "no seed left to claim")
+        finals.tell(trial, state=TrialState.FAIL)
+        return None
+    return trial, int(trial.user_attrs[SEED])
+
+
+def running_elsewhere(study: optuna.Study) -> bool:
+    """Whether trials of ``study`` are still running (in other workers, since this one is
+    between trials)."""
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))

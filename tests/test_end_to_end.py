@@ -161,7 +161,7 @@ def test_impossible_configuration_is_skipped_with_its_reason(tmp_path, monkeypat
 def test_a_failed_final_seed_is_reported_and_the_suite_goes_on(tmp_path, monkeypatch, capsys):
     from benchmarks import runner
 
-    def broken(run, trial, config, seed):
+    def broken(run, trial, config, seed, **kwargs):
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(runner, "run_final", broken)

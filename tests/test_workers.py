@@ -1,0 +1,139 @@
+"""Exact budgets with concurrent workers, and resuming after a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+
+from benchmarks import tuning
+from benchmarks.cli import main
+
+SUITE = """
+name: {name}
+backbones: [test_resnet]
+datasets: [synth_far]
+sizes: [{n}]
+strategies: [{strategies}]
+trials: {trials}
+seeds: [0, 1]
+pretrain: {{dataset: synth_near, epochs: 1, batch_size: 256}}
+train: {{max_epochs: {epochs}, batch_size: 16}}
+pruner: {{type: none}}
+"""
+
+
+def _journal_study(tmp_path, name="cell"):
+    storage = tuning.make_storage(str(tmp_path / "s.journal"))
+    return optuna.create_study(study_name=name, storage=storage, direction="maximize",
+                               load_if_exists=True)
+
+
+def test_concurrent_asks_never_exceed_the_budget(tmp_path):
+    study = _journal_study(tmp_path)
+    asked = [tuning.ask_within_budget(study, 3) for _ in range(3)]  # three workers, in flight
+    assert all(t is not None for t in asked)
+    other = _journal_study(tmp_path)  # a fourth worker, another process's view
+    late = other.ask()
+    assert late.number == 3
+    # ask_within_budget would have voided it: emulate the check on the same storage
+    before = [t for t in other.get_trials() if t.number < late.number and tuning.counts(t)]
+    assert len(before) == 3
+    assert tuning.ask_within_budget(other, 3) is None  # the budget is taken by running trials
+    for trial in asked:
+        study.tell(trial, 0.5)
+    other.tell(late, state=TrialState.FAIL)
+    assert tuning.remaining_trials(study, 3) == 0 or tuning.remaining_trials(study, 4) == 0
+
+
+def test_an_interrupted_trial_is_failed_and_retried_once(tmp_path):
+    study = _journal_study(tmp_path)
+    study.enqueue_trial({"x": 0.25}, user_attrs={"is_default": True})
+
+    def interrupted(trial):
+        trial.suggest_float("x", 0, 1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tuning.optimize(study, interrupted, 3)
+    first = study.get_trials()[0]
+    assert first.state == TrialState.FAIL and tuning.VOID in first.user_attrs
+    tuning.optimize(study, lambda t: t.suggest_float("x", 0, 1), 3)
+    trials = study.get_trials()
+    retry = trials[1]
+    assert retry.params == {"x": 0.25} and tuning.retry_of(retry) == 0
+    assert retry.user_attrs["is_default"] is True
+    assert sum(tuning.counts(t) for t in trials) == 3 and len(trials) == 4
+
+
+def _write_suite(tmp_path, name, **fields):
+    values = {"name": name, "n": 40, "strategies": "full_finetune", "trials": 4, "epochs": 3,
+              **fields}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(SUITE.format(**values))
+    return path
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "benchmarks.cli", *map(str, args)]
+
+
+def test_two_worker_processes_share_one_cell_exactly(tmp_path):
+    suite = _write_suite(tmp_path, "pair", n=80, trials=12, epochs=4)
+    common = ["--results-dir", tmp_path / "r", "--cache-dir", tmp_path / "c", "--no-progress",
+              "--threads", "1", "--storage", tmp_path / "shared.journal"]
+    assert main(["pretrain", "--dataset", "synth_near", "--epochs", "1", "--batch-size", "256",
+                 "--cache-dir", str(tmp_path / "c")]) == 0
+    procs = [subprocess.Popen(_cli("worker", suite, *common)) for _ in range(2)]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    trials = pd.read_csv(tmp_path / "r" / "pair" / "trials.csv")
+    assert sorted(trials.trial) == list(range(12))  # the budget exactly, no number twice
+    final = pd.read_csv(tmp_path / "r" / "pair" / "final.csv")
+    assert sorted(final.seed) == [0, 1]
+    study = optuna.load_study(study_name="test_resnet/synth_far/n80/full_finetune",
+                              storage=tuning.make_storage(str(tmp_path / "shared.journal")))
+    ran = [t for t in study.get_trials() if tuning.counts(t)]
+    assert len(ran) == 12 and len({t.user_attrs["ftbench.pid"] for t in ran}) == 2
+    client = MlflowClient(f"sqlite:///{tmp_path / 'r' / 'pair' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("ftbench/pair").experiment_id])
+    assert len(runs) == 1 + 12 + 2 and {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_a_killed_run_resumes_keeping_finished_trials_and_retrying_the_killed_one(tmp_path):
+    suite = _write_suite(tmp_path, "kill", trials=4, epochs=8)
+    args = ["run", suite, "--results-dir", tmp_path / "r", "--cache-dir", tmp_path / "c",
+            "--no-progress", "--no-report"]
+    proc = subprocess.Popen(_cli(*args), start_new_session=True)
+    epochs = tmp_path / "r" / "kill" / "epochs.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if epochs.exists() and (pd.read_csv(epochs).trial == 2).sum() >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    table = tmp_path / "r" / "kill" / "trials.csv"
+    before = table.read_text().splitlines()
+    assert list(pd.read_csv(table).trial) == [0, 1]
+    assert main([str(a) for a in args]) == 0
+    assert table.read_text().splitlines()[:3] == before  # kept, byte for byte
+    after = pd.read_csv(table)
+    killed = after[after.trial == 2].iloc[0]
+    assert killed.status == "FAIL" and killed.reason.startswith("interrupted")
+    retry = after[after.retry_of == 2]
+    assert len(retry) == 1 and retry.status.iloc[0] == "COMPLETE"
+    assert len(after) == 4 + 1  # the budget, plus the killed trial's own row
+    final = pd.read_csv(tmp_path / "r" / "kill" / "final.csv")
+    assert sorted(final.seed) == [0, 1]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'r' / 'kill' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("ftbench/kill").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    assert client.get_run(killed.mlflow_run_id).info.status == "KILLED"
