@@ -32,7 +32,7 @@ from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, 
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.suite import Suite
-from benchmarks.tracking import Tracker, default_uri
+from benchmarks.tracking import Tracker, check_reachable, default_uri
 from benchmarks.weights import resolve_weights
 from benchmarks.workers import spawn_workers, wait_for_workers
 from strategies import get_strategy
@@ -86,6 +86,9 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     cache = options.cache_dir or default_cache_dir()
     checked = preflight(suite, cache)
     tasks, plan = checked.tasks, checked.plan
+    given_storage = tuning.make_storage(options.storage) if options.storage else None
+    if options.mlflow_uri:
+        check_reachable(options.mlflow_uri)
     out = options.results_root / suite.name
     writer = ResultsWriter(out)
     writer.check_headers()
@@ -94,7 +97,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     mlflow_uri = options.mlflow_uri or default_uri(out)
     storage_spec = options.storage or str((out / "optuna.journal").resolve())
     tracker = Tracker(mlflow_uri, f"ftbench/{suite.name}")
-    storage = tuning.make_storage(storage_spec)
+    storage = given_storage or tuning.make_storage(storage_spec)
     grid = cells(suite, plan)
     if not options.worker:
         _write_plan(out, suite, grid)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
@@ -25,6 +27,24 @@ FLUSH_EVERY_MS = 5000
 def default_uri(results_dir: Path) -> str:
     """The default tracking store of a suite: an SQLite file inside its results folder."""
     return f"sqlite:///{(results_dir / 'mlflow.db').resolve()}"
+
+
+def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
+    """Raise a one-line ValueError when an http(s) tracking server does not answer.
+
+    (MLflow's own client retries for minutes before it reports an unreachable server.)
+    """
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https"):
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ValueError(f"MLflow tracking URI '{uri}': the server must be reachable, but "
+                         f"connecting to {parts.hostname}:{port} failed ({exc}). Start the "
+                         "server (`mlflow server --host 127.0.0.1`), fix the URI, or leave "
+                         "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
 
 
 @contextlib.contextmanager

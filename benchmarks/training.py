@@ -18,6 +18,7 @@ from torch import nn
 from benchmarks.augment import Augment, AugmentConfig, make_augment
 from benchmarks.features import can_cache, compute_features
 from benchmarks.memory import PeakMemory
+from benchmarks.precision import Precision, make_precision, to_channels_last
 from benchmarks.schedule import apply_schedule, lr_factor
 from benchmarks.tensors import Batches, Prepare, TensorData
 from strategies import (
@@ -51,9 +52,10 @@ class TrainConfig:
         grad_clip_norm: max global gradient norm (seed 000: 1.0); None disables.
         patience: early stopping after this many epochs without a better val accuracy.
         device: torch device string: ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
-        precision: ``fp32``, or autocast to ``bf16``/``fp16`` on CUDA (fp16 with a gradient
-            scaler); ignored on CPU and MPS, where training stays fp32.
-        channels_last: store images and convolution weights channels-last (CUDA speed-up).
+        precision: ``fp32``, or autocast to ``bf16``/``fp16`` (fp16 with a gradient scaler):
+            both on CUDA, bf16 on CPU, fp32 only on MPS (:mod:`benchmarks.precision`).
+        channels_last: model and image batches in channels-last memory format (a speed-up
+            for convolutions on CUDA).
         cache_features: train the head on backbone features computed once when nothing
             before the head can change (see :mod:`benchmarks.features`).
         augment: the batch augmentation of training images (:mod:`benchmarks.augment`): a
@@ -130,7 +132,11 @@ def _route(model, strategy, groups, data: TensorData, cfg: TrainConfig, augment:
             and can_cache(model, strategy, groups, cfg.max_epochs)):
         feats = compute_features(model, data, device)
         return _Route(model.get_classifier(), feats.x_train, feats.x_val, lambda x: x, True)
-    return _Route(model, data.x_train, data.x_val, data.normalise, False)
+    prepare = data.normalise
+    if cfg.channels_last:
+        def prepare(x: torch.Tensor) -> torch.Tensor:
+            return to_channels_last(data.normalise(x))
+    return _Route(model, data.x_train, data.x_val, prepare, False)
 
 
 def train(
@@ -149,6 +155,9 @@ def train(
     model.to(device)
     start = time.perf_counter()
     memory = PeakMemory(device)
+    precision = make_precision(cfg.precision, device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
     set_requires_grad(strategy, groups, 0)
     optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
                                     foreach=True)
@@ -165,8 +174,9 @@ def train(
         set_train_mode(model, strategy, groups, epoch)
         factor = partial(_factor, step0=epoch * steps, total=cfg.max_epochs * steps,
                          warmup=cfg.warmup_epochs * steps)
-        loss = _train_epoch(route.net, optimizer, batches, cfg, factor)
-        val_acc = _accuracy(route.net, route.x_val, data.y_val, route.prepare, device)
+        loss = _train_epoch(route.net, optimizer, batches, cfg, factor, precision)
+        with precision.autocast():
+            val_acc = _accuracy(route.net, route.x_val, data.y_val, route.prepare, device)
         metrics = {"train_loss": loss, "val_acc": val_acc,
                    "trainable_params": count_trainable(model)}
         _record(result, model, epoch + 1, metrics)
@@ -195,20 +205,23 @@ def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) ->
         result.best_state = copy.deepcopy(model.state_dict())
 
 
-def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor) -> float:
+def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
+                 precision: Precision) -> float:
     """One pass over the training set; returns the mean training loss."""
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     total, count = 0.0, 0
     for i, (x, y) in enumerate(batches):
         apply_schedule(optimizer, factor(i))
-        loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+        with precision.autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
         if not math.isfinite(loss.item()):
             raise TrainingDiverged(f"training loss became {loss.item()} at step {i}")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        precision.backward(loss, optimizer)
         if cfg.grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(trainable, cfg.grad_clip_norm)
-        optimizer.step()
+        precision.step(optimizer)
         total += loss.item() * len(y)
         count += len(y)
     return total / max(1, count)

@@ -49,14 +49,45 @@ def make_storage(spec: str) -> Storage:
     """An Optuna storage from a URL (``sqlite:///``, ``postgresql://``, ...) or a journal path.
 
     A path ending in ``.journal`` is an append-only journal file: safe for several processes
-    on one machine, and much faster than SQLite for the many small writes of pruning.
+    on one machine, and much faster than SQLite for the many small writes of pruning. A URL
+    is opened (and its schema created) here, so a wrong one fails before any work.
+
+    Raises:
+        ValueError: one line, for a missing driver, an unreachable server or a bad URL.
     """
     if spec.endswith(".journal"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
-        return JournalStorage(JournalFileBackend(spec))
-    return spec
+        try:
+            return JournalStorage(JournalFileBackend(spec))
+        except OSError as exc:
+            raise ValueError(f"storage '{spec}': its folder must exist and be writable, but "
+                             f"{exc.strerror or exc}. Create the folder or pick another "
+                             "path.") from None
+    shown = _masked(spec)
+    try:
+        return optuna.storages.RDBStorage(spec)
+    except ImportError:
+        raise ValueError(f"storage '{shown}': the database driver for it must be installed, "
+                         "but it is not. pip install psycopg2-binary (PostgreSQL) or PyMySQL "
+                         "(MySQL).") from None
+    except Exception as exc:  # noqa: BLE001  (SQLAlchemy raises many types for bad URLs)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"storage '{shown}': it must be reachable, but opening it failed "
+                         f"({first}). Check the URL, the server and the credentials, or use "
+                         "a .journal file on one machine.") from None
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_study(

@@ -70,3 +70,42 @@ def test_resizing_a_task_changes_images_not_labels():
     small = resize_task(task, 28)
     assert small.train.images.shape == (6, 3, 28, 28) and small.test.images.shape[-1] == 28
     assert small.train.images.dtype == torch.uint8 and torch.equal(small.train.labels, y)
+
+
+def test_bf16_autocast_trains_on_cpu_and_changes_the_numbers():
+    fp32 = _train_cfg("full_finetune", TrainConfig(max_epochs=1, batch_size=8))
+    bf16 = _train_cfg("full_finetune", TrainConfig(max_epochs=1, batch_size=8, precision="bf16"))
+    assert torch.isfinite(torch.tensor(bf16.history[0]["train_loss"]))
+    assert bf16.history[0]["train_loss"] != fp32.history[0]["train_loss"]
+
+
+def test_channels_last_gives_the_same_training_up_to_rounding():
+    plain = _train_cfg("full_finetune", TrainConfig(max_epochs=1, batch_size=8))
+    last = _train_cfg("full_finetune", TrainConfig(max_epochs=1, batch_size=8,
+                                                   channels_last=True))
+    assert last.history[0]["train_loss"] == pytest.approx(plain.history[0]["train_loss"],
+                                                          rel=1e-4)
+
+
+@pytest.mark.parametrize("precision,device", [("fp16", "cpu"), ("bf16", "mps")])
+def test_an_unsupported_precision_is_a_clear_error(precision, device):
+    from benchmarks.precision import make_precision
+
+    with pytest.raises(ValueError, match=f"train.precision '{precision}'"):
+        make_precision(precision, torch.device(device))
+
+
+def test_training_is_deterministic_on_cpu():
+    first = _train_cfg("partial_freeze", TrainConfig(max_epochs=2, batch_size=8,
+                                                     augment="flip_crop"))
+    second = _train_cfg("partial_freeze", TrainConfig(max_epochs=2, batch_size=8,
+                                                      augment="flip_crop"))
+    assert first.history == second.history
+
+
+def _train_cfg(strategy_name: str, cfg: TrainConfig):
+    model = tiny_model("test_resnet")
+    groups = layer_groups(model)
+    cls = get_strategy(strategy_name)
+    strategy = cls(cls.default_config(StrategyContext(groups.n_blocks, cfg.max_epochs)))
+    return train(model, strategy, groups, tiny_data(), cfg, seed=0)
