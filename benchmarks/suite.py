@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
-import re
-import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import timm.optim
 import yaml
 
 from benchmarks.augment import AugmentConfig
@@ -21,20 +17,13 @@ from benchmarks.backbone_ref import BackboneRef, parse_backbone
 from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import DatasetRef, parse_dataset, parse_sizes
 from benchmarks.pretrain import PretrainConfig
+from benchmarks.suite_rules import Where, check_scalar, hints
 from benchmarks.training import TrainConfig
 from benchmarks.yaml_lines import KeyPath, Lines, line_of, load_with_lines
 
 REGIMES = ("<1k", "1k-10k", ">10k")
 """The guideline's data-size rows (shared GUIDELINES.md section 1)."""
 
-PRUNERS = ("median", "hyperband", "none")
-"""The pruner types :func:`benchmarks.tuning.make_pruner` builds."""
-
-PRECISIONS = ("fp32", "bf16", "fp16")
-"""``train.precision`` values (:class:`benchmarks.training.TrainConfig`)."""
-
-Where = Callable[[KeyPath], str]
-"""The prefix of an error at a key path: ``FILE:LINE`` when the YAML text is known."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +203,7 @@ def _field(key: str, value: Any, where: Where) -> Any:
         return _parse_epochs(value, where)
     if key in ("strategies", "seeds"):
         return _sequence(key, value, where)
-    _check_scalar(_hints(Suite)[key], value, (key,), where)
+    check_scalar(hints(Suite)[key], value, (key,), where)
     return value
 
 
@@ -238,9 +227,9 @@ def _section(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
     _check_keys(value, cls, path, where)
     fields = {}
     for key, item in value.items():
-        if _hints(cls)[key] is AugmentConfig and isinstance(item, dict):
+        if hints(cls)[key] is AugmentConfig and isinstance(item, dict):
             item = _section(AugmentConfig, item, (*path, key), where)
-        _check_scalar(_hints(cls)[key], item, (*path, key), where)
+        check_scalar(hints(cls)[key], item, (*path, key), where)
         _located(where((*path, key)), cls, {key: item})  # the field's own __post_init__ checks
         fields[key] = item
     return _located(where(path), cls, fields)
@@ -349,126 +338,6 @@ def _sequence(key: str, value: Any, where: Where) -> tuple[Any, ...]:
             raise ValueError(f"{where((key, index))}: {key} must be distinct, but {item!r} "
                              "is repeated. Remove the repeated one.")
     return tuple(items)
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """The field types of a dataclass, evaluated."""
-    return typing.get_type_hints(cls)
-
-
-def _check_scalar(hint: Any, value: Any, path: KeyPath, where: Where) -> None:
-    """A value of the type its field declares, within the field's range (``_RULES``)."""
-    name = ".".join(map(str, path))
-    expected = _expected(hint, value)
-    if expected:
-        fix = f" {_number_fix(value)}" if isinstance(value, str) and _is_number(value) else ""
-        raise ValueError(f"{where(path)}: {name} must be {expected}, but got {value!r} "
-                         f"({type(value).__name__}).{fix}")
-    rule = _RULES.get(name)
-    problem = rule(name, value) if rule else None
-    if problem:
-        raise ValueError(f"{where(path)}: {problem}")
-
-
-def _expected(hint: Any, value: Any) -> str | None:
-    """What ``value`` must be to match ``hint``; None if it does (or ``hint`` is unchecked)."""
-    args = typing.get_args(hint)
-    if type(None) in args:
-        if value is None:
-            return None
-        hint = next(arg for arg in args if arg is not type(None))
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    checks = {bool: (isinstance(value, bool), "true or false"),
-              int: (number and isinstance(value, int), "an integer"),
-              float: (number, "a number"),
-              str: (isinstance(value, str), "a string"),
-              dict: (isinstance(value, dict), "a mapping")}
-    ok, expected = checks.get(hint, (True, ""))
-    return None if ok else expected + (" or null" if args else "")
-
-
-def _number_fix(text: str) -> str:
-    """How to write a number that YAML read as text."""
-    if "e" in text.lower() and "." not in text:
-        dotted = text.lower().replace("e", ".0e")
-        return f"YAML reads {text} as text: write it with a dot, as {dotted}."
-    return "Write it without quotes."
-
-
-def _is_number(text: str) -> bool:
-    """Whether ``text`` reads as a number."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-Rule = Callable[[str, Any], "str | None"]
-"""A range check of one field: its name and value to the problem (None = fine)."""
-
-
-def _holds(ok: Callable[[Any], bool], condition: str, fix: str) -> Rule:
-    """A rule: ``condition`` (``{}`` = the field's name) must hold, else say the fix."""
-    return lambda name, v: None if ok(v) else (
-        f"{condition.format(name)} must hold, but got {v!r}. {fix}.")
-
-
-def _one_of(valid: Callable[[], Sequence[str]], shown: str = "", key: Callable = str) -> Rule:
-    """A rule: ``key(value)`` must be among ``valid()``, else name the closest ones."""
-    def rule(name: str, value: Any) -> str | None:
-        names = list(valid())
-        if key(value) in names:
-            return None
-        close = difflib.get_close_matches(str(value), names, n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        return f"{name} must be {shown or 'one of ' + ', '.join(names)}, but got {value!r}.{hint}"
-    return rule
-
-
-def _optimizers() -> list[str]:
-    """timm's optimizer names (``timm.optim.list_optimizers()``, else the common ones)."""
-    lister = getattr(timm.optim, "list_optimizers", None)
-    return list(lister()) if lister else ["adamw", "adam", "sgd", "momentum", "nesterov",
-                                          "rmsprop", "lamb", "lion", "adabelief", "radam"]
-
-
-def _folder_name(name: str, value: str) -> str | None:
-    """A rule: the suite's name becomes the folder ``results/<name>/``."""
-    if value.strip() and not {"/", "\\"} & set(value):
-        return None
-    return (f"{name} must be a folder name (not empty, no '/'), but got {value!r}. Use e.g. "
-            "my_suite (results go to results/<name>/).")
-
-
-_RULES: dict[str, Rule] = {
-    "name": _folder_name,
-    "trials": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
-    "size_scale": _holds(lambda v: v > 0, "{} > 0", "Use 1.0 to take sizes literally"),
-    "val_fraction": _holds(lambda v: 0 < v < 1, "0 < {} < 1", "Use e.g. 0.2"),
-    "train.max_epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 8"),
-    "train.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 64"),
-    "train.optimizer": _one_of(_optimizers, "a timm optimizer name such as adamw, sgd, "
-                               "momentum or lamb (timm.optim.list_optimizers() lists them)",
-                               key=lambda v: v.lower().split("_")[-1]),
-    "train.warmup_epochs": _holds(lambda v: v >= 0, "{} >= 0", "Use 0 for no warm-up"),
-    "train.label_smoothing": _holds(lambda v: 0 <= v < 1, "0 <= {} < 1", "Use e.g. 0.1"),
-    "train.grad_clip_norm": _holds(lambda v: v is None or v > 0, "{} > 0",
-                                   "Use e.g. 1.0, or null for no clipping"),
-    "train.patience": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 10"),
-    "train.device": _one_of(lambda: ("cpu", "cuda", "mps"), "cpu, cuda, cuda:N or mps",
-                            key=lambda v: "cuda" if re.fullmatch(r"cuda:\d+", v) else v),
-    "train.precision": _one_of(lambda: PRECISIONS),
-    "pruner.type": _one_of(lambda: PRUNERS),
-    "pruner.n_startup_trials": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
-    "pruner.n_warmup_steps": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
-    "pretrain.epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
-    "pretrain.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 128"),
-    "pretrain.lr": _holds(lambda v: v > 0, "{} > 0", "Use e.g. 0.002"),
-    "pretrain.weight_decay": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 0.05"),
-}
-"""Range checks of single fields, by dotted name; their types are checked before."""
 
 
 def _check_values(suite: Suite, data: dict, where: Where) -> None:

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from benchmarks.cli import main
-from benchmarks.suite import PRUNERS, PrunerConfig, load_suite, suite_from_dict
+from benchmarks.suite import PrunerConfig, load_suite, suite_from_dict
+from benchmarks.suite_rules import PRUNERS
 from benchmarks.tuning import make_pruner
 from benchmarks.yaml_lines import line_of, load_with_lines
 
