@@ -137,3 +137,17 @@ def test_a_killed_run_resumes_keeping_finished_trials_and_retrying_the_killed_on
     runs = client.search_runs([client.get_experiment_by_name("ftbench/kill").experiment_id])
     assert "RUNNING" not in {r.info.status for r in runs}
     assert client.get_run(killed.mlflow_run_id).info.status == "KILLED"
+
+
+def test_the_same_suite_twice_on_cpu_gives_identical_trials(tmp_path):
+    suite = _write_suite(tmp_path, "twice", strategies="partial_freeze, full_finetune",
+                         trials=3, epochs=2)
+    tables = []
+    for run in ("a", "b"):
+        assert main(["run", str(suite), "--results-dir", str(tmp_path / run), "--cache-dir",
+                     str(tmp_path / "c"), "--no-progress", "--no-report"]) == 0
+        tables.append(pd.read_csv(tmp_path / run / "twice" / "trials.csv"))
+    varying = ["train_time_s", "peak_mem_mb", "mlflow_run_id"]  # clocks, memory, random ids
+    pd.testing.assert_frame_equal(tables[0].drop(columns=varying),
+                                  tables[1].drop(columns=varying))
+    assert tables[0].val_acc.notna().all()
