@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,12 +126,14 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
            "mlflow_run_id": run_id}
     history: list[dict] = []
+    started = time.perf_counter()
     try:
         reason = strategy.skip(ctx)
         if reason is not None:
             raise tuning.TrialSkipped(reason)
         result = _train_for_trial(run, trial, strategy, run_id, history)
     except BaseException as exc:
+        row["train_time_s"] = round(time.perf_counter() - started, 3)  # pruned trials cost too
         _finish_failed(run, row, run_id, history, exc)
         raise
     row.update(_result_columns(result), status="COMPLETE", reason="")

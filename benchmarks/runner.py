@@ -282,7 +282,23 @@ def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[st
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                      "threads": torch.get_num_threads()},
     }
+    info["runs"] = _run_history(out / "run.json") + [
+        {k: info[k] for k in ("finished", "total_time_s")}]
     (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _run_history(path: Path) -> list[dict]:
+    """The ``runs`` of an earlier ``run.json`` (each invocation's time), kept on resume."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(earlier, dict):
+        return []
+    if isinstance(earlier.get("runs"), list):
+        return earlier["runs"]
+    keys = ("finished", "total_time_s")
+    return [{k: earlier[k] for k in keys}] if all(k in earlier for k in keys) else []
 
 
 def _write_plan(out: Path, suite: Suite, grid: list) -> None:

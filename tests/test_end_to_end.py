@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -94,6 +95,13 @@ def test_running_again_resumes_without_new_rows(finished):
     before = [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")]
     assert main(args + ["--no-report"]) == 0
     assert [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")] == before
+    runs = json.loads((out / "run.json").read_text())["runs"]
+    assert len(runs) == 2 and all(r["total_time_s"] > 0 for r in runs)  # both invocations
+
+
+def test_every_trial_row_has_its_training_time(finished):
+    trials = pd.read_csv(finished[0] / "trials.csv")
+    assert trials.train_time_s.notna().all() and (trials.train_time_s > 0).all()
 
 
 def test_unknown_suite_is_one_line_and_exit_2(tmp_path):
@@ -153,6 +161,7 @@ def test_impossible_configuration_is_skipped_with_its_reason(tmp_path, monkeypat
     skipped = trials[trials.strategy == "never_fits"]
     assert list(skipped.status) == ["SKIPPED", "SKIPPED"]
     assert skipped.reason.str.contains("needs 99 blocks, the backbone has 5").all()
+    assert skipped.train_time_s.notna().all()  # stopped trials record their time too
     assert (trials[trials.strategy == "feature_extraction"].status == "COMPLETE").all()
     final = pd.read_csv(tmp_path / "r" / "tiny" / "final.csv")
     assert list(final.strategy) == ["feature_extraction"]
