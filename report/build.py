@@ -21,6 +21,7 @@ from report.render import (
     render_html,
     render_markdown,
 )
+from report.similarity import similarity_table
 from report.stats import PAIRED_TEST_NAME
 
 TEXT_COLUMNS = ("suite", "backbone", "dataset", "family", "regime", "strategy", "status",
@@ -189,6 +190,29 @@ def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
     ]
 
 
+def _similarity_blocks(table: pd.DataFrame) -> list[Block]:
+    shown = table.assign(
+        pretrained=[f"{s} {m:.3f}" for s, m in zip(table.best_pretrained,
+                                                   table.best_pretrained_mean)],
+        from_scratch=table.scratch_mean.map(lambda m: f"{m:.3f}"),
+        seed_004_advice=[f"{a} ({s})" if a else "-" for a, s in zip(table.advice,
+                                                                   table.advice_strategy)],
+    )[["dataset", "family", "n_train", "amount", "pretrained", "from_scratch",
+       "negative_transfer", "seed_004_advice", "best_strategy", "advice_verdict"]]
+    return [
+        Heading("5. Data size x domain similarity, and negative transfer"),
+        Paragraph(
+            "GUIDELINES.md section 2 (seed 004), per cell: little data is the <1k regime, "
+            "much data >10k; family near/far is the target's relation to the pretraining "
+            "data. The advice verdict compares the strategy that stands for the advice with "
+            f"the measured best, as in section 1 ({PAIRED_TEST_NAME}). Negative transfer: yes "
+            "when from_scratch's mean test accuracy is at least the best pretrained "
+            f"strategy's; possible when lower but not significantly (p >= {ALPHA}); no when "
+            "pretraining helps significantly (similarity_table.csv)."),
+        Table(shown),
+    ]
+
+
 def build_report(results_dir: Path) -> Path:
     """Write ``report.md``, ``report.html``, figures and CSV tables for one results directory.
 
@@ -210,12 +234,15 @@ def build_report(results_dir: Path) -> Path:
     table = compare_to_guideline(trials, final)
     acc = plot_data.accuracy_by_size(final)
     table.to_csv(out / "guideline_table.csv", index=False)
+    similar = similarity_table(final)
+    similar.to_csv(out / "similarity_table.csv", index=False)
     acc.to_csv(out / "accuracy_by_size.csv", index=False)
     points = plot_data.lr_points(trials)
     figures = [accuracy_figure(acc, out / "figures"),
                lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
     blocks = (_run_blocks(info, final) + _guideline_blocks(table, final)
-              + _figure_blocks(acc, figures) + _trial_blocks(trials))
+              + _figure_blocks(acc, figures) + _trial_blocks(trials)
+              + _similarity_blocks(similar))
     title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
     (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
     markdown = out / "report.md"
