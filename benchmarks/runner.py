@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -280,11 +281,34 @@ def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[st
         "versions": {"torch": torch.__version__, "timm": timm.__version__,
                      "optuna": optuna.__version__, "python": platform.python_version()},
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),
-                     "threads": torch.get_num_threads()},
+                     "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+                     "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
+        "git_commit": _git_commit(),
+        "tuning": {"trials_per_cell": suite.trials, "seeds": list(suite.seeds),
+                   "sampler_seed": suite.sampler_seed, "cells": sum(
+                       len(sizes) for sizes in plan.values()) * len(suite.backbones)
+                   * len(suite.strategies)},
     }
     info["runs"] = _run_history(out / "run.json") + [
         {k: info[k] for k in ("finished", "total_time_s")}]
     (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _git_commit() -> str | None:
+    """The commit of the ftbench source tree (``+dirty`` with local changes); None outside git."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--",
+                                str(here.parent / "benchmarks"), str(here.parent / "strategies"),
+                                str(here.parent / "report")], check=True, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def _run_history(path: Path) -> list[dict]:

@@ -88,6 +88,10 @@ def test_report_and_provenance_are_written(finished):
     assert "data:image/png;base64," in html and "feature_extraction" in html
     assert (out / "report" / "report.md").exists()
     assert (out / "run.json").exists() and (out / "suite.yaml").exists()
+    info = json.loads((out / "run.json").read_text())
+    assert info["tuning"] == {"trials_per_cell": 2, "seeds": [0, 1], "sampler_seed": 0,
+                              "cells": 2 * 4}
+    assert info["hardware"]["cpus"] >= 1 and "git_commit" in info
 
 
 def test_running_again_resumes_without_new_rows(finished):
