@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from report import plot_data
-from report.figures import FigureFile, accuracy_figure, lr_figure
+from report.figures import (
+    FigureFile,
+    accuracy_figure,
+    cost_figure,
+    curves_figure,
+    gain_figure,
+    lr_figure,
+)
 from report.guideline import ALPHA, GUIDELINES, LR_TOLERANCE, compare_to_guideline
 from report.render import (
     Block,
@@ -30,7 +37,13 @@ TRIALS_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "stat
                    "lr", "val_acc")
 FINAL_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "seed", "test_acc",
                   "best_epoch", "max_epochs")
-NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "best_epoch", "max_epochs", "seed")
+EPOCHS_REQUIRED = ("backbone", "dataset", "n_train", "strategy", "trial", "epoch", "val_acc",
+                   "train_loss")
+NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "best_epoch", "max_epochs", "seed",
+                   "trial", "epoch", "train_loss", "train_time_s", "trainable_params")
+OPTIONAL_COLUMNS = {"trials": ("trial", "is_default"),
+                    "final": ("train_time_s", "trainable_params")}
+"""Columns the report uses where present; hand-made or older files may lack them (NaN)."""
 
 
 def _missing(path: Path, state: str) -> ValueError:
@@ -42,7 +55,7 @@ def _missing(path: Path, state: str) -> ValueError:
 
 
 def read_results_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """Read ``trials.csv`` or ``final.csv`` with names kept as text and numbers coerced.
+    """Read a results CSV (trials, final, epochs) with names as text and numbers coerced.
 
     Args:
         path: The CSV file.
@@ -77,6 +90,20 @@ def read_results_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
                          "got empty or non-numeric cells. Regenerate it with `ftbench run`.")
     frame["n_train"] = frame["n_train"].astype(int)
     return frame
+
+
+def read_epochs(path: Path) -> pd.DataFrame | None:
+    """``epochs.csv`` as :func:`read_results_csv` reads it, or None when there is none.
+
+    Raises:
+        ValueError: If the file exists but is empty or lacks a required column.
+    """
+    return read_results_csv(path, EPOCHS_REQUIRED) if path.exists() else None
+
+
+def _with_optional(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    absent = [c for c in OPTIONAL_COLUMNS[table] if c not in frame.columns]
+    return frame.assign(**{c: float("nan") for c in absent})
 
 
 def read_run_info(path: Path) -> dict:
@@ -213,21 +240,73 @@ def _similarity_blocks(table: pd.DataFrame) -> list[Block]:
     ]
 
 
+def _gain_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
+    gain = plot_data.tuning_gain(trials)
+    gain.to_csv(out / "tuning_gain.csv", index=False)
+    return [
+        Heading("6. Gain of tuning over the guideline default"),
+        Image(gain_figure(gain, out / "figures")),
+        Paragraph(
+            "Per cell, the validation accuracy of the best COMPLETE trial minus that of the "
+            "guideline default trial (is_default: trial 0, or its retry after an "
+            "interruption; its val_acc counts when it ended COMPLETE or PRUNED, up to the "
+            "pruning). Both are validation accuracies: tuning chose on the validation split, "
+            "so the gain is optimistic and no test number is involved. No gain (NaN) where "
+            "the default failed or was skipped, or no trial completed (tuning_gain.csv)."),
+    ]
+
+
+def _cost_blocks(final: pd.DataFrame, out: Path) -> list[Block]:
+    points = plot_data.cost_points(final)
+    points.to_csv(out / "cost_points.csv", index=False)
+    return [
+        Heading("7. Accuracy against cost"),
+        Image(cost_figure(points, out / "figures")),
+        Paragraph(
+            "Per cell of final.csv: mean test accuracy over seeds against mean train_time_s "
+            "(wall time of training and validation on this run's hardware) and against the "
+            "maximum trainable_params. A strategy is Pareto-optimal within its dataset, "
+            "backbone and n_train when no other strategy has at least its accuracy at no "
+            "more cost, one of them strictly better; identical points are both optimal "
+            "(cost_points.csv: pareto_time, pareto_params)."),
+    ]
+
+
+def _curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -> list[Block]:
+    curves = plot_data.best_curves(trials, epochs)
+    curves.to_csv(out / "best_curves.csv", index=False)
+    empty = "no epochs.csv" if epochs is None else "no epoch rows of the best trials"
+    text = (
+        "Validation accuracy after each epoch of the best COMPLETE tuning trial of each cell "
+        "(highest val_acc, ties: the lowest trial number), from epochs.csv; best_curves.csv "
+        "also holds each epoch's mean training loss (train_loss). These are tuning trials, "
+        "not the final seeded re-runs.")
+    if epochs is None:
+        text = ("No training curves: no epochs.csv in this results folder (results written "
+                "before per-epoch rows were kept).")
+    return [Heading("8. Training curves of the best trials"),
+            Image(curves_figure(curves, out / "figures", empty)), Paragraph(text)]
+
+
 def build_report(results_dir: Path) -> Path:
     """Write ``report.md``, ``report.html``, figures and CSV tables for one results directory.
 
     Args:
-        results_dir: Folder holding ``trials.csv``, ``final.csv`` and optionally ``run.json``.
+        results_dir: Folder holding ``trials.csv``, ``final.csv`` and optionally
+            ``epochs.csv`` and ``run.json``.
 
     Returns:
         Path of ``results_dir/report/report.md``.
 
     Raises:
-        ValueError: If ``trials.csv`` or ``final.csv`` is missing, empty or malformed.
+        ValueError: If ``trials.csv`` or ``final.csv`` is missing, empty or malformed, or
+            ``epochs.csv`` is present but empty or malformed.
     """
     results_dir = Path(results_dir)
-    trials = read_results_csv(results_dir / "trials.csv", TRIALS_REQUIRED)
-    final = read_results_csv(results_dir / "final.csv", FINAL_REQUIRED)
+    trials = _with_optional(read_results_csv(results_dir / "trials.csv", TRIALS_REQUIRED),
+                            "trials")
+    final = _with_optional(read_results_csv(results_dir / "final.csv", FINAL_REQUIRED), "final")
+    epochs = read_epochs(results_dir / "epochs.csv")
     info = read_run_info(results_dir / "run.json")
     out = results_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +321,8 @@ def build_report(results_dir: Path) -> Path:
                lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
     blocks = (_run_blocks(info, final) + _guideline_blocks(table, final)
               + _figure_blocks(acc, figures) + _trial_blocks(trials)
-              + _similarity_blocks(similar))
+              + _similarity_blocks(similar) + _gain_blocks(trials, out)
+              + _cost_blocks(final, out) + _curve_blocks(trials, epochs, out))
     title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
     (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
     markdown = out / "report.md"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,6 +17,10 @@ from report.plot_data import ordered_regimes, ordered_strategies
 
 PANEL_SIZE = (4.2, 3.2)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", ":", "-.")
+COSTS = (("train_time_s", "pareto_time", "training time (s)"),
+         ("trainable_params", "pareto_params", "trainable parameters"))
+"""(cost column, its Pareto flag, axis label) of the two accuracy-against-cost panels."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,14 @@ def _grid(n_rows: int, n_cols: int, sharex: bool = False) -> tuple[Figure, list[
     FigureCanvasAgg(fig)
     axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=sharex)
     return fig, [list(row) for row in axes]
+
+
+def _panel_grid(n_panels: int, n_cols: int) -> tuple[Figure, list[list[Axes]]]:
+    """A grid of ``n_panels`` axes, ``n_cols`` a row at most; the unused ones hidden."""
+    fig, axes = _grid(-(-n_panels // n_cols), min(n_cols, n_panels))
+    for ax in [a for row in axes for a in row][n_panels:]:
+        ax.set_axis_off()
+    return fig, axes
 
 
 def _save(fig: Figure, out_dir: Path, name: str, caption: str) -> FigureFile:
@@ -106,10 +119,8 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
     panels = list(acc.groupby(["dataset", "backbone"], sort=True))
     show_backbone = acc["backbone"].nunique() > 1
     styles = strategy_styles(acc["strategy"].unique().tolist())
-    n_rows = -(-len(panels) // n_cols)
-    fig, axes = _grid(n_rows, min(n_cols, len(panels)))
-    flat = [a for row in axes for a in row]
-    for ax, ((dataset, backbone), panel) in zip(flat, panels):
+    fig, axes = _panel_grid(len(panels), n_cols)
+    for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
         for strategy in ordered_strategies(panel["strategy"].unique().tolist()):
             line = panel[panel["strategy"] == strategy].sort_values("n_train")
             color, marker = styles[strategy]
@@ -126,8 +137,6 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
         ax.set_xlabel("n_train")
         ax.set_ylabel("test accuracy")
         ax.grid(True, which="both", alpha=0.3)
-    for ax in flat[len(panels):]:
-        ax.set_axis_off()
     _legend(fig, axes)
     return _save(fig, out_dir, name, caption)
 
@@ -176,5 +185,141 @@ def lr_figure(points: pd.DataFrame, bands: pd.DataFrame, out_dir: Path) -> Figur
                       styles)
             title = _panel_title(dataset, backbone, show_backbone)
             ax.set_title(f"{title}, {_text(regime)}")
+    _legend(fig, axes)
+    return _save(fig, out_dir, name, caption)
+
+
+def _gain_panel(ax: Axes, panel: pd.DataFrame, styles: dict) -> None:
+    sizes = sorted(panel["n_train"].unique())
+    strategies = ordered_strategies(panel["strategy"].unique().tolist())
+    width = 0.8 / len(strategies)
+    for k, strategy in enumerate(strategies):
+        gain = panel[panel["strategy"] == strategy].set_index("n_train")["gain"]
+        x = np.arange(len(sizes)) + (k - (len(strategies) - 1) / 2) * width
+        color = styles[strategy][0]
+        ax.bar(x, gain.reindex(sizes).fillna(0).to_numpy(float), width, color=color,
+               label=strategy)
+        missing = np.isin(sizes, gain.index[gain.isna()])  # run, but no gain measured
+        if missing.any():  # an empty unclipped line would break the layout
+            ax.plot(x[missing], np.zeros(missing.sum()), "x", color=color, markersize=7,
+                    clip_on=False)
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    ax.set_xticks(range(len(sizes)), [str(int(n)) for n in sizes])
+    ax.set_xlabel("n_train")
+    ax.set_ylabel("val accuracy: best - default")
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def gain_figure(gain: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFile:
+    """Validation-accuracy gain of tuning per strategy, bars grouped by n_train.
+
+    Args:
+        gain: Output of :func:`report.plot_data.tuning_gain`.
+        out_dir: Folder for the PNG and SVG.
+        n_cols: Panels per row (one panel per dataset and backbone).
+
+    Returns:
+        The written figure.
+    """
+    name = "tuning_gain"
+    caption = ("Gain of tuning in validation accuracy (tuning saw validation data only): best "
+               "COMPLETE trial minus the guideline default trial; x: no gain (the default "
+               "trial failed or no trial completed).")
+    if gain.empty:
+        return _empty(out_dir, name, caption, "no trials")
+    panels = list(gain.groupby(["dataset", "backbone"], sort=True))
+    show_backbone = gain["backbone"].nunique() > 1
+    styles = strategy_styles(gain["strategy"].unique().tolist())
+    fig, axes = _panel_grid(len(panels), n_cols)
+    for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
+        _gain_panel(ax, panel, styles)
+        ax.set_title(_panel_title(dataset, backbone, show_backbone))
+    _legend(fig, axes)
+    return _save(fig, out_dir, name, caption)
+
+
+def _cost_panel(ax: Axes, data: pd.DataFrame, cost: str, flag: str, styles: dict) -> None:
+    data = data[data[cost] > 0]  # a log axis shows no zero cost
+    for strategy in ordered_strategies(data["strategy"].unique().tolist()):
+        mine = data[data["strategy"] == strategy]
+        color, marker = styles[strategy]
+        ax.scatter(mine[cost], mine["test_acc"], s=30, marker=marker,
+                   facecolors=[color if f else "none" for f in mine[flag]], edgecolors=[color])
+        ax.scatter([], [], s=30, marker=marker, color=color, label=strategy)  # legend: filled
+    for k, (n_train, group) in enumerate(data.groupby("n_train", sort=True)):
+        front = group[group[flag]].sort_values([cost, "test_acc"])
+        ax.step(front[cost], front["test_acc"], where="post", color="0.3", linewidth=1,
+                linestyle=LINESTYLES[k % len(LINESTYLES)],
+                label=f"Pareto front, n_train={n_train}")
+    if data.empty:
+        ax.text(0.5, 0.5, "no cost recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xscale("log")
+    ax.set_ylabel("test accuracy")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def cost_figure(points: pd.DataFrame, out_dir: Path) -> FigureFile:
+    """Test accuracy against training time and against trainable parameters, Pareto fronts.
+
+    Args:
+        points: Output of :func:`report.plot_data.cost_points`.
+        out_dir: Folder for the PNG and SVG.
+
+    Returns:
+        The written figure: a row per dataset (and backbone), a column per cost.
+    """
+    name = "accuracy_vs_cost"
+    caption = ("Mean test accuracy over seeds against mean training time and against trainable "
+               "parameters (log scales); filled: Pareto-optimal within its n_train, joined by "
+               "a step line per n_train; hollow: dominated.")
+    if points.empty:
+        return _empty(out_dir, name, caption, "no final results")
+    rows = list(points.groupby(["dataset", "backbone"], sort=True))
+    show_backbone = points["backbone"].nunique() > 1
+    styles = strategy_styles(points["strategy"].unique().tolist())
+    fig, axes = _grid(len(rows), len(COSTS))
+    for ax_row, ((dataset, backbone), data) in zip(axes, rows):
+        for ax, (cost, flag, label) in zip(ax_row, COSTS):
+            _cost_panel(ax, data, cost, flag, styles)
+            ax.set_xlabel(label)
+            ax.set_title(_panel_title(dataset, backbone, show_backbone))
+    _legend(fig, axes)
+    return _save(fig, out_dir, name, caption)
+
+
+def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> FigureFile:
+    """Validation accuracy per epoch of each strategy's best trial, a panel per cell.
+
+    Args:
+        curves: Output of :func:`report.plot_data.best_curves`.
+        out_dir: Folder for the PNG and SVG.
+        empty_message: What the figure says when ``curves`` is empty.
+
+    Returns:
+        The written figure: a row per dataset (and backbone), a column per n_train.
+    """
+    name = "best_curves"
+    caption = ("Validation accuracy after each epoch of the best COMPLETE trial (highest "
+               "val_acc) of each strategy and cell.")
+    if curves.empty:
+        return _empty(out_dir, name, caption, empty_message)
+    rows = list(curves.groupby(["dataset", "backbone"], sort=True))
+    show_backbone = curves["backbone"].nunique() > 1
+    styles = strategy_styles(curves["strategy"].unique().tolist())
+    fig, axes = _grid(len(rows), max(data["n_train"].nunique() for _, data in rows))
+    for ax_row, ((dataset, backbone), data) in zip(axes, rows):
+        cells = list(data.groupby("n_train", sort=True))
+        for ax, (n_train, cell) in zip(ax_row, cells):
+            for strategy in ordered_strategies(cell["strategy"].unique().tolist()):
+                line = cell[cell["strategy"] == strategy].sort_values("epoch")
+                color, marker = styles[strategy]
+                ax.plot(line["epoch"], line["val_acc"], color=color, marker=marker,
+                        markersize=3, label=strategy)
+            ax.set_title(f"{_panel_title(dataset, backbone, show_backbone)}, n_train={n_train}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("val accuracy")
+            ax.grid(True, alpha=0.3)
+        for ax in ax_row[len(cells):]:
+            ax.set_axis_off()
     _legend(fig, axes)
     return _save(fig, out_dir, name, caption)

@@ -50,10 +50,25 @@ def _trial_rows():
     return rows
 
 
+def _epoch_rows():
+    keys = ["suite", "backbone", "dataset", "family", "n_train", "regime", "strategy", "trial"]
+    return [{**{k: row[k] for k in keys}, "epoch": epoch, "train_loss": 1.0 / epoch,
+             "val_acc": row["val_acc"] - 0.1 * (3 - epoch), "trainable_params": 1000}
+            for row in _trial_rows() if row["status"] == "COMPLETE" for epoch in (1, 2, 3)]
+
+
+NEW_FILES = ("tuning_gain.csv", "cost_points.csv", "best_curves.csv",
+             *(f"figures/{name}.{ext}" for name in ("tuning_gain", "accuracy_vs_cost",
+                                                    "best_curves") for ext in ("png", "svg")))
+NEW_HEADINGS = ["## 6. Gain of tuning over the guideline default", "## 7. Accuracy against cost",
+                "## 8. Training curves of the best trials"]
+
+
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("results")
     pd.DataFrame(_trial_rows()).to_csv(path / "trials.csv", index=False)
+    pd.DataFrame(_epoch_rows()).to_csv(path / "epochs.csv", index=False)
     pd.DataFrame(_final_rows()).to_csv(path / "final.csv", index=False)
     run = {"suite": "quickstart", "size_scale": 0.1, "total_time_s": 12.5,
            "regime_note": "sizes are scaled by 0.1: regimes keep their full-size labels",
@@ -72,15 +87,16 @@ def test_writes_all_outputs(results_dir, built):
     assert built == out / "report.md"
     for name in ("report.md", "report.html", "guideline_table.csv", "accuracy_by_size.csv",
                  "figures/accuracy_by_size.png", "figures/accuracy_by_size.svg",
-                 "figures/val_acc_vs_lr.png", "figures/val_acc_vs_lr.svg"):
+                 "figures/val_acc_vs_lr.png", "figures/val_acc_vs_lr.svg", *NEW_FILES):
         assert (out / name).stat().st_size > 0, name
-    assert (out / "figures/accuracy_by_size.png").read_bytes().startswith(b"\x89PNG")
+    for name in ("accuracy_by_size", "tuning_gain", "accuracy_vs_cost", "best_curves"):
+        assert (out / f"figures/{name}.png").read_bytes().startswith(b"\x89PNG"), name
 
 
 def test_html_embeds_every_figure_and_the_guideline_table(results_dir, built):
     page = (results_dir / "report" / "report.html").read_text()
     pngs = list((results_dir / "report" / "figures").glob("*.png"))
-    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 2
+    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 5
     assert "Guideline table vs measurement" in page
     assert "feature_extraction 0.7" in page and "paired t-test" in page
     assert "sizes are scaled by 0.1: regimes keep their full-size labels" in page
@@ -131,8 +147,64 @@ def test_missing_or_empty_inputs(results_dir, tmp_path, name, content):
         build_report(tmp_path)
 
 
-def test_without_run_json(results_dir, tmp_path):
+def test_new_sections_follow_the_old_ones_with_figure_and_caption(built):
+    text = built.read_text()
+    headings = re.findall(r"^## .*$", text, flags=re.MULTILINE)
+    assert headings[-4:] == ["## 5. Data size x domain similarity, and negative transfer",
+                             *NEW_HEADINGS]
+    files = [("tuning_gain", "tuning_gain"), ("accuracy_vs_cost", "cost_points"),
+             ("best_curves", "best_curves")]
+    for heading, (figure, table) in zip(NEW_HEADINGS, files):
+        section = text.split(heading)[1].split("\n## ")[0]
+        assert f"figures/{figure}.png" in section and f"{table}.csv" in section
+    assert "validation accuracies" in text.split(NEW_HEADINGS[0])[1]
+
+
+def test_new_plot_data_csvs(results_dir, built):
+    out = results_dir / "report"
+    gain = pd.read_csv(out / "tuning_gain.csv", keep_default_na=False, na_values=[""])
+    assert len(gain) == len(CELLS) * len(STRATEGY_ACC)
+    assert gain.default_val_acc.tolist() == pytest.approx([0.7] * len(gain))  # trial 0
+    assert gain.gain.tolist() == pytest.approx([0.1] * len(gain))  # trial 2: 0.8
+    cost = pd.read_csv(out / "cost_points.csv", keep_default_na=False, na_values=[""])
+    assert len(cost) == len(gain)  # equal costs: only the most accurate strategy is optimal
+    assert set(cost[cost.pareto_time].strategy) == set(cost[cost.pareto_params].strategy) == {
+        "feature_extraction"}
+    curves = pd.read_csv(out / "best_curves.csv", keep_default_na=False, na_values=[""])
+    assert len(curves) == len(gain) * 3 and set(curves.trial) == {2}
+    assert curves.val_acc.tolist()[:3] == pytest.approx([0.6, 0.7, 0.8])
+
+
+@pytest.fixture(scope="module")
+def bare_dir(results_dir, tmp_path_factory):
+    """Only trials.csv and final.csv: no run.json, no epochs.csv (older results)."""
+    path = tmp_path_factory.mktemp("bare")
+    for name in ("trials.csv", "final.csv"):
+        (path / name).write_bytes((results_dir / name).read_bytes())
+    build_report(path)
+    return path
+
+
+def test_without_run_json(bare_dir):
+    text = (bare_dir / "report" / "report.md").read_text()
+    assert text.startswith("# ftbench report: quickstart")
+
+
+def test_without_epochs_csv(bare_dir):
+    out = bare_dir / "report"
+    section = (out / "report.md").read_text().split(NEW_HEADINGS[2])[1]
+    assert "no epochs.csv" in section
+    curves = pd.read_csv(out / "best_curves.csv")
+    assert curves.empty and curves.columns.tolist() == ["dataset", "backbone", "n_train",
+                                                        "strategy", "trial", "epoch", "val_acc",
+                                                        "train_loss"]
+    assert (out / "figures/best_curves.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("content", ["", "suite,dataset\n", "dataset,n_train\nd,3\n"])
+def test_present_but_empty_or_malformed_epochs_csv(results_dir, tmp_path, content):
     for name in ("trials.csv", "final.csv"):
         (tmp_path / name).write_bytes((results_dir / name).read_bytes())
-    text = build_report(tmp_path).read_text()
-    assert text.startswith("# ftbench report: quickstart")
+    (tmp_path / "epochs.csv").write_text(content)
+    with pytest.raises(ValueError, match=r"epochs.csv.*ftbench run"):
+        build_report(tmp_path)
