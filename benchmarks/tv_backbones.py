@@ -334,7 +334,7 @@ def _supported_family(name: str) -> TvFamily:
     return family
 
 
-def _resolve_weights(name: str, weights: str | WeightsEnum | None) -> WeightsEnum | None:
+def tv_weights(name: str, weights: str | WeightsEnum | None) -> WeightsEnum | None:
     """The weights enum member ``weights`` names (``"DEFAULT"``, ``"IMAGENET1K_V2"``, ...)."""
     if weights is None or isinstance(weights, WeightsEnum):
         return weights
@@ -363,7 +363,7 @@ def create_tv_backbone(name: str, num_classes: int, weights: str | WeightsEnum |
     """
     family = _supported_family(name)
     _check_num_classes(num_classes)
-    enum = _resolve_weights(name, weights)
+    enum = tv_weights(name, weights)
     model = get_model(name, weights=enum, **kwargs)
     cfg_weights = enum if enum is not None else get_model_weights(name).DEFAULT
     backbone = TorchvisionBackbone(model, family, cfg_weights, name=name)
@@ -374,7 +374,7 @@ def create_tv_backbone(name: str, num_classes: int, weights: str | WeightsEnum |
 def tv_weights_file(name: str, weights: str | WeightsEnum | None) -> Path | None:
     """Where torch hub caches the file of ``weights`` (None for random weights); no network."""
     _supported_family(name)
-    enum = _resolve_weights(name, weights)
+    enum = tv_weights(name, weights)
     if enum is None:
         return None
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(enum.url).path)

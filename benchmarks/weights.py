@@ -23,7 +23,7 @@ from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import create_backbone, input_size, load_checkpoint
 from benchmarks.checkpoints import save_checkpoint
 from benchmarks.pretrain import Pretrained
-from benchmarks.tv_backbones import create_tv_backbone, tv_weights_file
+from benchmarks.tv_backbones import create_tv_backbone, tv_weights, tv_weights_file
 
 PROBE_TIMEOUT_S = 3.0
 """How long to wait for a hub host before calling the machine offline (timm's and
@@ -100,10 +100,7 @@ def _fetch_tv(ref: BackboneRef) -> nn.Module:
     """torchvision's weights enum, from torch hub's cache if there, else downloaded."""
     local = tv_weights_file(ref.model, ref.hub_weights)
     if local is None or not local.exists():
-        from torchvision.models import get_model_weights
-
-        enum = get_model_weights(ref.model)[ref.hub_weights.split(".")[-1]]
-        _require_reachable(ref, enum.url)
+        _require_reachable(ref, tv_weights(ref.model, ref.hub_weights).url)
     return create_tv_backbone(ref.model, 1000, weights=ref.hub_weights)
 
 
