@@ -171,19 +171,17 @@ def _run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after
     """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
     finals = tuning.open_finals(run.cell.key, storage)
     for trial in tuning.stale_trials(finals, stale_after_s):
-        finals._storage.set_trial_state_values(trial._trial_id, tuning.TrialState.FAIL)
+        tuning.fail(finals, trial)
         if trial.user_attrs.get("ftbench.mlflow_run_id"):
             run.tracker.end_run(trial.user_attrs["ftbench.mlflow_run_id"], "KILLED")
     missing = [s for s in suite.seeds if s not in _final_seeds_done(run)]
-    if best is None or not missing:
-        if best is None or not tuning.running_elsewhere(finals):
-            close_parent(run)
-        return
-    tuning.offer_seeds(finals, missing)
-    while (claim := tuning.claim_seed(finals)) is not None:
-        trial, seed = claim
-        _run_seed(run, best, trial, seed, finals)
-    if not tuning.running_elsewhere(finals) and len(_final_seeds_done(run)) == len(suite.seeds):
+    if best is not None and missing:
+        tuning.offer_seeds(finals, missing)
+        while (claim := tuning.claim_seed(finals)) is not None:
+            trial, seed = claim
+            _run_seed(run, best, trial, seed, finals)
+    all_in = len(_final_seeds_done(run)) == len(suite.seeds)
+    if best is None or (all_in and not tuning.running_elsewhere(finals)):
         close_parent(run)
 
 

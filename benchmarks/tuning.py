@@ -204,6 +204,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def fail(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Close a trial whose process is gone as failed."""
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
 def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
     """Close an interrupted trial as failed; enqueue its parameters again once.
 
@@ -213,7 +218,7 @@ def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool
     storage, retried = study._storage, RETRY_OF not in trial.user_attrs
     if retried:
         storage.set_trial_user_attr(trial._trial_id, VOID, "interrupted; retried once")
-    storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    fail(study, trial)
     if retried:
         attrs = {RETRY_OF: trial.number, "is_default": is_default(trial)}
         study.enqueue_trial(trial.params, user_attrs=attrs)
