@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from sklearn.metrics import f1_score
+from sklearn.metrics import confusion_matrix, f1_score
 from torch import nn
 
 from benchmarks import tuning
@@ -249,25 +250,39 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
                        report=report)
         model.load_state_dict(result.best_state)
-        row = _test_row(run, model, data, result)
+        test = run.task.test
+        truth = test.labels.numpy()
+        pred = predict(model, test.images, data, torch.device(run.train_cfg.device)).numpy()
     except BaseException:
         run.tracker.end_run(run_id, "FAILED")
         raise
-    row.update(seed=seed, trial=trial_number, lr=strategy.config.lr,
-               params=json.dumps(cfg, sort_keys=True), mlflow_run_id=run_id)
+    row = {**_test_row(run, truth, pred, result), "seed": seed, "trial": trial_number,
+           "lr": strategy.config.lr, "params": json.dumps(cfg, sort_keys=True),
+           "mlflow_run_id": run_id}
     run.tracker.log_metrics(run_id, {"test_acc": row["test_acc"],
                                      "test_macro_f1": row["test_macro_f1"]}, step=0)
     run.tracker.end_run(run_id, "FINISHED")
+    # confusion rows first: a final row always has its confusion rows (the report joins the
+    # two on mlflow_run_id, so rows of a seed killed before its final row are ignored)
+    run.writer.append_rows("confusion", confusion_rows(run, truth, pred, seed, run_id))
     run.writer.append("final", row)
     return row
 
 
-def _test_row(run: CellRun, model: nn.Module, data: TensorData, result: TrainResult) -> dict:
+def _test_row(run: CellRun, truth: np.ndarray, pred: np.ndarray, result: TrainResult) -> dict:
     """Test-split metrics of the best-epoch weights."""
-    test = run.task.test
-    pred = predict(model, test.images, data, torch.device(run.train_cfg.device)).numpy()
-    truth = test.labels.numpy()
     return {**run.base_row(), **_result_columns(result),
             "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
             "n_test": len(truth), "test_acc": float((pred == truth).mean()),
             "test_macro_f1": float(f1_score(truth, pred, average="macro"))}
+
+
+def confusion_rows(run: CellRun, truth: np.ndarray, pred: np.ndarray, seed: int,
+                   run_id: str) -> list[dict]:
+    """The non-zero cells of the test confusion matrix (scikit-learn), one row each."""
+    classes = list(run.task.classes)
+    counts = confusion_matrix(truth, pred, labels=range(len(classes)))
+    return [{**run.base_row(), "seed": seed, "true_idx": int(t), "true_class": classes[t],
+             "pred_idx": int(p), "pred_class": classes[p], "count": int(counts[t, p]),
+             "mlflow_run_id": run_id}
+            for t, p in zip(*np.nonzero(counts))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,13 @@ TABLES: dict[str, list[str]] = {
         "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
         "peak_mem_mb", "n_val", "n_test", "mlflow_run_id",
     ],
+    "confusion": CELL_COLUMNS + [
+        "seed", "true_idx", "true_class", "pred_idx", "pred_class", "count", "mlflow_run_id",
+    ],
 }
 """Columns of every table; documented one by one in ``results/README.md``."""
 
-DURABLE = {"trials", "final"}
+DURABLE = {"trials", "final", "confusion"}
 """Tables whose rows are forced to disk one by one (``epochs`` rows are only flushed)."""
 
 
@@ -51,8 +54,12 @@ class ResultsWriter:
 
     def append(self, table: str, row: Mapping[str, Any]) -> None:
         """Append one row; columns not in the table are an error, missing ones stay empty."""
+        self.append_rows(table, [row])
+
+    def append_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append ``rows`` under one lock, one flush (and one fsync for durable tables)."""
         columns = TABLES[table]
-        extra = set(row) - set(columns)
+        extra = set().union(*rows) - set(columns)
         if extra:
             raise KeyError(f"table '{table}': columns {sorted(extra)} are not in its schema")
         path = self.path(table)
@@ -64,7 +71,7 @@ class ResultsWriter:
             elif table not in self._checked:
                 self._check_header(table, path)
             self._checked.add(table)
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
             fh.flush()
             if table in DURABLE:
                 os.fsync(fh.fileno())

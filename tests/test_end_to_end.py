@@ -67,6 +67,23 @@ def test_final_csv_has_one_row_per_seed_with_test_scores(finished):
     assert not final.duplicated(["n_train", "strategy", "seed"]).any()
 
 
+def test_confusion_counts_of_each_final_seed_match_its_test_scores(finished):
+    out, _ = finished
+    final = pd.read_csv(out / "final.csv")
+    confusion = pd.read_csv(out / "confusion.csv", keep_default_na=False)
+    assert list(confusion.columns) == TABLES["confusion"]
+    assert set(confusion.mlflow_run_id) == set(final.mlflow_run_id)
+    assert (confusion["count"] > 0).all()
+    for row in final.itertuples():
+        mine = confusion[confusion.mlflow_run_id == row.mlflow_run_id]
+        assert mine["count"].sum() == row.n_test
+        correct = mine.loc[mine.true_idx == mine.pred_idx, "count"].sum()
+        assert correct / row.n_test == pytest.approx(row.test_acc)
+        assert not mine.duplicated(["true_idx", "pred_idx"]).any()
+    names = confusion.groupby("true_idx").true_class.unique()
+    assert all(len(n) == 1 and n[0] for n in names)  # one non-empty name per class index
+
+
 def test_every_trial_is_an_mlflow_child_run_of_its_cell(finished):
     out, _ = finished
     trials = pd.read_csv(out / "trials.csv")
