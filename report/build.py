@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from report import plot_data
-from report.figures import (
-    FigureFile,
-    accuracy_figure,
-    cost_figure,
-    curves_figure,
-    gain_figure,
-    lr_figure,
-)
+from report import plot_data, sections
+from report.figure_base import FigureFile
+from report.figures import accuracy_figure, lr_figure
 from report.guideline import ALPHA, GUIDELINES, LR_TOLERANCE, compare_to_guideline
+from report.provenance import provenance_blocks, title_blocks
 from report.render import (
     Block,
     Bullets,
@@ -32,15 +27,18 @@ from report.similarity import similarity_table
 from report.stats import PAIRED_TEST_NAME
 
 TEXT_COLUMNS = ("suite", "backbone", "dataset", "family", "regime", "strategy", "status",
-                "reason", "params", "mlflow_run_id")
+                "reason", "params", "mlflow_run_id", "true_class", "pred_class")
 TRIALS_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "status", "reason",
                    "lr", "val_acc")
 FINAL_REQUIRED = ("backbone", "dataset", "n_train", "regime", "strategy", "seed", "test_acc",
                   "best_epoch", "max_epochs")
 EPOCHS_REQUIRED = ("backbone", "dataset", "n_train", "strategy", "trial", "epoch", "val_acc",
                    "train_loss")
+CONFUSION_REQUIRED = ("n_train", "seed", "true_idx", "true_class", "pred_idx", "pred_class",
+                      "count", "mlflow_run_id")
 NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "best_epoch", "max_epochs", "seed",
-                   "trial", "epoch", "train_loss", "train_time_s", "trainable_params")
+                   "trial", "epoch", "train_loss", "train_time_s", "trainable_params",
+                   "true_idx", "pred_idx", "count")
 OPTIONAL_COLUMNS = {"trials": ("trial", "is_default"),
                     "final": ("train_time_s", "trainable_params")}
 """Columns the report uses where present; hand-made or older files may lack them (NaN)."""
@@ -92,13 +90,13 @@ def read_results_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def read_epochs(path: Path) -> pd.DataFrame | None:
-    """``epochs.csv`` as :func:`read_results_csv` reads it, or None when there is none.
+def read_optional(path: Path, required: tuple[str, ...]) -> pd.DataFrame | None:
+    """A table the report can do without (``epochs.csv``, ``confusion.csv``), or None.
 
     Raises:
         ValueError: If the file exists but is empty or lacks a required column.
     """
-    return read_results_csv(path, EPOCHS_REQUIRED) if path.exists() else None
+    return read_results_csv(path, required) if path.exists() else None
 
 
 def _with_optional(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -126,27 +124,11 @@ def read_run_info(path: Path) -> dict:
     return info
 
 
-def _run_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
-    suites = sorted(set(final["suite"])) if "suite" in final else []
-    suite = str(info.get("suite") or ", ".join(s for s in suites if s) or "unknown suite")
-    facts = [f"suite: {suite}"]
-    for key in ("size_scale", "total_time_s", "started", "finished", "peak_rss_mb",
-                "data_in_memory_mb", "input_size"):
-        if key in info:
-            facts.append(f"{key}: {info[key]}")
-    versions = info.get("versions")
-    if isinstance(versions, dict) and versions:
-        facts.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    blocks: list[Block] = [Heading(f"ftbench report: {suite}", 1), Bullets(tuple(facts))]
-    notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
-    return blocks + [Paragraph(note) for note in notes]
-
-
 def _method_text(dropped: list[str]) -> Paragraph:
     text = (
         "One row per guideline regime present, for each dataset and backbone. When several "
         "training-set sizes fall in one regime, the row uses the largest of them. Test "
-        "accuracy: mean over seeds with a 95% Student-t interval. p: two-sided "
+        "accuracy: mean over seeds with a 95% Student-t interval (clipped to [0, 1]). p: two-sided "
         f"{PAIRED_TEST_NAME} of per-seed test accuracy, measured best vs guideline strategy, "
         f"over seeds present in both. Strategy verdict: agrees if the guideline strategy is "
         f"best or not significantly worse (p >= {ALPHA}); disagrees if p < {ALPHA}; "
@@ -196,19 +178,6 @@ def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame) -> list[Block]:
     return blocks
 
 
-def _trial_blocks(trials: pd.DataFrame) -> list[Block]:
-    problems = plot_data.trial_problems(trials)
-    blocks: list[Block] = [
-        Heading("4. Trials"),
-        Paragraph("Trials per strategy and status (all datasets, backbones and sizes)."),
-        Table(plot_data.trial_status_counts(trials)),
-        Heading("Failed and skipped trials", 3),
-    ]
-    if problems.empty:
-        return blocks + [Paragraph("No trial failed or was skipped.")]
-    return blocks + [Table(problems)]
-
-
 def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
     return [
         Heading("2. Accuracy by training-set size"), Image(figures[0]),
@@ -217,114 +186,57 @@ def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
     ]
 
 
-def _similarity_blocks(table: pd.DataFrame) -> list[Block]:
-    shown = table.assign(
-        pretrained=[f"{s} {m:.3f}" for s, m in zip(table.best_pretrained,
-                                                   table.best_pretrained_mean)],
-        from_scratch=table.scratch_mean.map(lambda m: f"{m:.3f}"),
-        seed_004_advice=[f"{a} ({s})" if a else "-" for a, s in zip(table.advice,
-                                                                   table.advice_strategy)],
-    )[["dataset", "family", "n_train", "amount", "pretrained", "from_scratch",
-       "negative_transfer", "seed_004_advice", "best_strategy", "advice_verdict"]]
-    return [
-        Heading("5. Data size x domain similarity, and negative transfer"),
-        Paragraph(
-            "GUIDELINES.md section 2 (seed 004), per cell: little data is the <1k regime, "
-            "much data >10k; family near/far is the target's relation to the pretraining "
-            "data. The advice verdict compares the strategy that stands for the advice with "
-            f"the measured best, as in section 1 ({PAIRED_TEST_NAME}). Negative transfer: yes "
-            "when from_scratch's mean test accuracy is at least the best pretrained "
-            f"strategy's; possible when lower but not significantly (p >= {ALPHA}); no when "
-            "pretraining helps significantly (similarity_table.csv)."),
-        Table(shown),
-    ]
-
-
-def _gain_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
-    gain = plot_data.tuning_gain(trials)
-    gain.to_csv(out / "tuning_gain.csv", index=False)
-    return [
-        Heading("6. Gain of tuning over the guideline default"),
-        Image(gain_figure(gain, out / "figures")),
-        Paragraph(
-            "Per cell, the validation accuracy of the best COMPLETE trial minus that of the "
-            "guideline default trial (is_default: trial 0, or its retry after an "
-            "interruption; its val_acc counts when it ended COMPLETE or PRUNED, up to the "
-            "pruning). Both are validation accuracies: tuning chose on the validation split, "
-            "so the gain is optimistic and no test number is involved. No gain (NaN) where "
-            "the default failed or was skipped, or no trial completed (tuning_gain.csv)."),
-    ]
-
-
-def _cost_blocks(final: pd.DataFrame, out: Path) -> list[Block]:
-    points = plot_data.cost_points(final)
-    points.to_csv(out / "cost_points.csv", index=False)
-    return [
-        Heading("7. Accuracy against cost"),
-        Image(cost_figure(points, out / "figures")),
-        Paragraph(
-            "Per cell of final.csv: mean test accuracy over seeds against mean train_time_s "
-            "(wall time of training and validation on this run's hardware) and against the "
-            "maximum trainable_params. A strategy is Pareto-optimal within its dataset, "
-            "backbone and n_train when no other strategy has at least its accuracy at no "
-            "more cost, one of them strictly better; identical points are both optimal "
-            "(cost_points.csv: pareto_time, pareto_params)."),
-    ]
-
-
-def _curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -> list[Block]:
-    curves = plot_data.best_curves(trials, epochs)
-    curves.to_csv(out / "best_curves.csv", index=False)
-    empty = "no epochs.csv" if epochs is None else "no epoch rows of the best trials"
-    text = (
-        "Validation accuracy after each epoch of the best COMPLETE tuning trial of each cell "
-        "(highest val_acc, ties: the lowest trial number), from epochs.csv; best_curves.csv "
-        "also holds each epoch's mean training loss (train_loss). These are tuning trials, "
-        "not the final seeded re-runs.")
-    if epochs is None:
-        text = ("No training curves: no epochs.csv in this results folder (results written "
-                "before per-epoch rows were kept).")
-    return [Heading("8. Training curves of the best trials"),
-            Image(curves_figure(curves, out / "figures", empty)), Paragraph(text)]
-
-
 def build_report(results_dir: Path) -> Path:
     """Write ``report.md``, ``report.html``, figures and CSV tables for one results directory.
 
     Args:
         results_dir: Folder holding ``trials.csv``, ``final.csv`` and optionally
-            ``epochs.csv`` and ``run.json``.
+            ``epochs.csv``, ``confusion.csv``, ``suite.yaml`` and ``run.json``.
 
     Returns:
         Path of ``results_dir/report/report.md``.
 
     Raises:
         ValueError: If ``trials.csv`` or ``final.csv`` is missing, empty or malformed, or
-            ``epochs.csv`` is present but empty or malformed.
+            ``epochs.csv`` or ``confusion.csv`` is present but empty or malformed.
     """
     results_dir = Path(results_dir)
     trials = _with_optional(read_results_csv(results_dir / "trials.csv", TRIALS_REQUIRED),
                             "trials")
     final = _with_optional(read_results_csv(results_dir / "final.csv", FINAL_REQUIRED), "final")
-    epochs = read_epochs(results_dir / "epochs.csv")
+    epochs = read_optional(results_dir / "epochs.csv", EPOCHS_REQUIRED)
+    confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
     out = results_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    table = compare_to_guideline(trials, final)
-    acc = plot_data.accuracy_by_size(final)
-    table.to_csv(out / "guideline_table.csv", index=False)
-    similar = similarity_table(final)
-    similar.to_csv(out / "similarity_table.csv", index=False)
-    acc.to_csv(out / "accuracy_by_size.csv", index=False)
-    points = plot_data.lr_points(trials)
-    figures = [accuracy_figure(acc, out / "figures"),
-               lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
-    blocks = (_run_blocks(info, final) + _guideline_blocks(table, final)
-              + _figure_blocks(acc, figures) + _trial_blocks(trials)
-              + _similarity_blocks(similar) + _gain_blocks(trials, out)
-              + _cost_blocks(final, out) + _curve_blocks(trials, epochs, out))
+    blocks = (title_blocks(info, final) + _measured_blocks(trials, final, out)
+              + sections.trial_blocks(trials)
+              + sections.similarity_blocks(_similarity(final, out))
+              + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out)
+              + sections.curve_blocks(trials, epochs, out)
+              + sections.importance_blocks(trials, out)
+              + sections.confusion_blocks(final, confusion, out)
+              + provenance_blocks(results_dir, info, trials, final))
     title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
     (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
     markdown = out / "report.md"
     markdown.write_text(render_markdown(blocks), encoding="utf-8")
     return markdown
+
+
+def _similarity(final: pd.DataFrame, out: Path) -> pd.DataFrame:
+    table = similarity_table(final)
+    table.to_csv(out / "similarity_table.csv", index=False)
+    return table
+
+
+def _measured_blocks(trials: pd.DataFrame, final: pd.DataFrame, out: Path) -> list[Block]:
+    """Sections 1-3: the guideline table, accuracy by size and LR sensitivity."""
+    table = compare_to_guideline(trials, final)
+    table.to_csv(out / "guideline_table.csv", index=False)
+    acc = plot_data.accuracy_by_size(final)
+    acc.to_csv(out / "accuracy_by_size.csv", index=False)
+    points = plot_data.lr_points(trials)
+    figures = [accuracy_figure(acc, out / "figures"),
+               lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
+    return _guideline_blocks(table, final) + _figure_blocks(acc, figures)

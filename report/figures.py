@@ -2,102 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from report.figure_base import (
+    FigureFile,
+    empty_figure,
+    grid,
+    legend,
+    panel_grid,
+    panel_title,
+    plot_text,
+    save,
+    strategy_styles,
+)
 from report.plot_data import ordered_regimes, ordered_strategies
 
-PANEL_SIZE = (4.2, 3.2)
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", ":", "-.")
 COSTS = (("train_time_s", "pareto_time", "training time (s)"),
          ("trainable_params", "pareto_params", "trainable parameters"))
 """(cost column, its Pareto flag, axis label) of the two accuracy-against-cost panels."""
-
-
-@dataclass(frozen=True)
-class FigureFile:
-    """A rendered figure and where it was written.
-
-    Attributes:
-        name: File stem, e.g. ``accuracy_by_size``.
-        caption: One-sentence description shown under the figure.
-        png: Path of the PNG file.
-        svg: Path of the SVG file.
-    """
-
-    name: str
-    caption: str
-    png: Path
-    svg: Path
-
-
-def _text(value: object) -> str:
-    """User-derived text for matplotlib: '$' would otherwise start mathtext."""
-    return str(value).replace("$", r"\$")
-
-
-def strategy_styles(strategies: list[str]) -> dict[str, tuple[tuple, str]]:
-    """A stable (colour, marker) per strategy, shared by every figure."""
-    cmap = matplotlib.colormaps["tab10"]
-    ordered = ordered_strategies(strategies)
-    return {s: (cmap(i % 10), MARKERS[i % len(MARKERS)]) for i, s in enumerate(ordered)}
-
-
-def _grid(n_rows: int, n_cols: int, sharex: bool = False) -> tuple[Figure, list[list[Axes]]]:
-    fig = Figure(figsize=(PANEL_SIZE[0] * n_cols, PANEL_SIZE[1] * n_rows + 0.6),
-                 layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=sharex)
-    return fig, [list(row) for row in axes]
-
-
-def _panel_grid(n_panels: int, n_cols: int) -> tuple[Figure, list[list[Axes]]]:
-    """A grid of ``n_panels`` axes, ``n_cols`` a row at most; the unused ones hidden."""
-    fig, axes = _grid(-(-n_panels // n_cols), min(n_cols, n_panels))
-    for ax in [a for row in axes for a in row][n_panels:]:
-        ax.set_axis_off()
-    return fig, axes
-
-
-def _save(fig: Figure, out_dir: Path, name: str, caption: str) -> FigureFile:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    with matplotlib.rc_context({"svg.hashsalt": "ftbench"}):
-        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
-    return FigureFile(name, caption, png, svg)
-
-
-def _panel_title(dataset: str, backbone: str, show_backbone: bool) -> str:
-    return _text(f"{dataset} / {backbone}" if show_backbone else dataset)
-
-
-def _legend(fig: Figure, axes: list[list[Axes]]) -> None:
-    handles, labels = {}, []
-    for ax in (a for row in axes for a in row):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in handles:
-                handles[label] = handle
-                labels.append(label)
-    if labels:
-        fig.legend([handles[lb] for lb in labels], labels, loc="outside lower center",
-                   ncol=min(len(labels), 4), frameon=False)
-
-
-def _empty(out_dir: Path, name: str, caption: str, message: str) -> FigureFile:
-    fig, axes = _grid(1, 1)
-    axes[0][0].text(0.5, 0.5, message, ha="center", va="center")
-    axes[0][0].set_axis_off()
-    return _save(fig, out_dir, name, caption)
 
 
 def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFile:
@@ -115,11 +43,11 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
     caption = ("Test accuracy against training-set size (log scale): mean over seeds, "
                "band = 95% t-interval.")
     if acc.empty:
-        return _empty(out_dir, name, caption, "no final results")
+        return empty_figure(out_dir, name, caption, "no final results")
     panels = list(acc.groupby(["dataset", "backbone"], sort=True))
     show_backbone = acc["backbone"].nunique() > 1
     styles = strategy_styles(acc["strategy"].unique().tolist())
-    fig, axes = _panel_grid(len(panels), n_cols)
+    fig, axes = panel_grid(len(panels), n_cols)
     for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
         for strategy in ordered_strategies(panel["strategy"].unique().tolist()):
             line = panel[panel["strategy"] == strategy].sort_values("n_train")
@@ -133,12 +61,12 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
         sizes = sorted(panel["n_train"].unique())
         ax.set_xticks(sizes, [str(int(n)) for n in sizes])
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(_panel_title(dataset, backbone, show_backbone))
+        ax.set_title(panel_title(dataset, backbone, show_backbone))
         ax.set_xlabel("n_train")
         ax.set_ylabel("test accuracy")
         ax.grid(True, which="both", alpha=0.3)
-    _legend(fig, axes)
-    return _save(fig, out_dir, name, caption)
+    legend(fig, axes)
+    return save(fig, out_dir, name, caption)
 
 
 def _lr_panel(ax: Axes, points: pd.DataFrame, band: pd.DataFrame, styles: dict) -> None:
@@ -173,20 +101,20 @@ def lr_figure(points: pd.DataFrame, bands: pd.DataFrame, out_dir: Path) -> Figur
     caption = ("Validation accuracy against learning rate (log scale) for every COMPLETE "
                "trial; shaded: the guideline's LR range for the regime.")
     if points.empty:
-        return _empty(out_dir, name, caption, "no complete trials")
+        return empty_figure(out_dir, name, caption, "no complete trials")
     rows = list(points.groupby(["dataset", "backbone"], sort=True))
     regimes = ordered_regimes(points["regime"])
     show_backbone = points["backbone"].nunique() > 1
     styles = strategy_styles(points["strategy"].unique().tolist())
-    fig, axes = _grid(len(rows), len(regimes), sharex=True)
+    fig, axes = grid(len(rows), len(regimes), sharex=True)
     for ax_row, ((dataset, backbone), data) in zip(axes, rows):
         for ax, regime in zip(ax_row, regimes):
             _lr_panel(ax, data[data["regime"] == regime], bands[bands["regime"] == regime],
                       styles)
-            title = _panel_title(dataset, backbone, show_backbone)
-            ax.set_title(f"{title}, {_text(regime)}")
-    _legend(fig, axes)
-    return _save(fig, out_dir, name, caption)
+            title = panel_title(dataset, backbone, show_backbone)
+            ax.set_title(f"{title}, {plot_text(regime)}")
+    legend(fig, axes)
+    return save(fig, out_dir, name, caption)
 
 
 def _gain_panel(ax: Axes, panel: pd.DataFrame, styles: dict) -> None:
@@ -226,16 +154,16 @@ def gain_figure(gain: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFil
                "COMPLETE trial minus the guideline default trial; x: no gain (the default "
                "trial failed or no trial completed).")
     if gain.empty:
-        return _empty(out_dir, name, caption, "no trials")
+        return empty_figure(out_dir, name, caption, "no trials")
     panels = list(gain.groupby(["dataset", "backbone"], sort=True))
     show_backbone = gain["backbone"].nunique() > 1
     styles = strategy_styles(gain["strategy"].unique().tolist())
-    fig, axes = _panel_grid(len(panels), n_cols)
+    fig, axes = panel_grid(len(panels), n_cols)
     for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
         _gain_panel(ax, panel, styles)
-        ax.set_title(_panel_title(dataset, backbone, show_backbone))
-    _legend(fig, axes)
-    return _save(fig, out_dir, name, caption)
+        ax.set_title(panel_title(dataset, backbone, show_backbone))
+    legend(fig, axes)
+    return save(fig, out_dir, name, caption)
 
 
 def _cost_panel(ax: Axes, data: pd.DataFrame, cost: str, flag: str, styles: dict) -> None:
@@ -273,18 +201,18 @@ def cost_figure(points: pd.DataFrame, out_dir: Path) -> FigureFile:
                "parameters (log scales); filled: Pareto-optimal within its n_train, joined by "
                "a step line per n_train; hollow: dominated.")
     if points.empty:
-        return _empty(out_dir, name, caption, "no final results")
+        return empty_figure(out_dir, name, caption, "no final results")
     rows = list(points.groupby(["dataset", "backbone"], sort=True))
     show_backbone = points["backbone"].nunique() > 1
     styles = strategy_styles(points["strategy"].unique().tolist())
-    fig, axes = _grid(len(rows), len(COSTS))
+    fig, axes = grid(len(rows), len(COSTS))
     for ax_row, ((dataset, backbone), data) in zip(axes, rows):
         for ax, (cost, flag, label) in zip(ax_row, COSTS):
             _cost_panel(ax, data, cost, flag, styles)
             ax.set_xlabel(label)
-            ax.set_title(_panel_title(dataset, backbone, show_backbone))
-    _legend(fig, axes)
-    return _save(fig, out_dir, name, caption)
+            ax.set_title(panel_title(dataset, backbone, show_backbone))
+    legend(fig, axes)
+    return save(fig, out_dir, name, caption)
 
 
 def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> FigureFile:
@@ -302,11 +230,11 @@ def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> Fi
     caption = ("Validation accuracy after each epoch of the best COMPLETE trial (highest "
                "val_acc) of each strategy and cell.")
     if curves.empty:
-        return _empty(out_dir, name, caption, empty_message)
+        return empty_figure(out_dir, name, caption, empty_message)
     rows = list(curves.groupby(["dataset", "backbone"], sort=True))
     show_backbone = curves["backbone"].nunique() > 1
     styles = strategy_styles(curves["strategy"].unique().tolist())
-    fig, axes = _grid(len(rows), max(data["n_train"].nunique() for _, data in rows))
+    fig, axes = grid(len(rows), max(data["n_train"].nunique() for _, data in rows))
     for ax_row, ((dataset, backbone), data) in zip(axes, rows):
         cells = list(data.groupby("n_train", sort=True))
         for ax, (n_train, cell) in zip(ax_row, cells):
@@ -315,11 +243,11 @@ def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> Fi
                 color, marker = styles[strategy]
                 ax.plot(line["epoch"], line["val_acc"], color=color, marker=marker,
                         markersize=3, label=strategy)
-            ax.set_title(f"{_panel_title(dataset, backbone, show_backbone)}, n_train={n_train}")
+            ax.set_title(f"{panel_title(dataset, backbone, show_backbone)}, n_train={n_train}")
             ax.set_xlabel("epoch")
             ax.set_ylabel("val accuracy")
             ax.grid(True, alpha=0.3)
         for ax in ax_row[len(cells):]:
             ax.set_axis_off()
-    _legend(fig, axes)
-    return _save(fig, out_dir, name, caption)
+    legend(fig, axes)
+    return save(fig, out_dir, name, caption)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from report.guideline import GUIDELINES, guideline_for, regime_rank
-from report.stats import t_interval
+from report.stats import ACCURACY_BOUNDS, t_interval
 
 STRATEGY_ORDER: tuple[str, ...] = (
     "feature_extraction", "partial_freeze", "full_finetune", "from_scratch",
@@ -54,7 +54,7 @@ def accuracy_by_size(final: pd.DataFrame) -> pd.DataFrame:
     rows = []
     keys = ["dataset", "backbone", "n_train", "regime", "strategy"]
     for key, group in final.groupby(keys, sort=False):
-        interval = t_interval(group["test_acc"])
+        interval = t_interval(group["test_acc"], bounds=ACCURACY_BOUNDS)
         rows.append(
             (*key, interval.mean, interval.low, interval.high, interval.n)
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from report.figures import FigureFile
+from report.figure_base import FigureFile
 from report.guideline import format_lr
 
 
@@ -50,13 +50,22 @@ class Image:
     figure: FigureFile
 
 
-Block = Heading | Paragraph | Bullets | Table | Image
+@dataclass(frozen=True)
+class Code:
+    """Preformatted text (a file shown as it is), escaped; folded away in HTML."""
+
+    text: str
+    summary: str = "show"
+
+
+Block = Heading | Paragraph | Bullets | Table | Image | Code
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
 th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eee} img{max-width:100%} figcaption{font-style:italic;color:#555}
+pre{background:#f6f6f6;padding:0.6em;overflow-x:auto;font-size:0.85em}
 """
 
 
@@ -83,6 +92,13 @@ def _md_table(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _md_code(text: str) -> list[str]:
+    """A fenced code block that ``text`` cannot close (CommonMark shows its HTML as text)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text.rstrip("\n"), fence, ""]
+
+
 def render_markdown(blocks: list[Block], figure_dir: str = "figures") -> str:
     """Markdown text of ``blocks``; figures are linked relative to the report file.
 
@@ -103,6 +119,8 @@ def render_markdown(blocks: list[Block], figure_dir: str = "figures") -> str:
             out += [f"- {_md_escape(item)}" for item in block.items] + [""]
         elif isinstance(block, Table):
             out += (_md_table(block.frame) if not block.frame.empty else ["(none)"]) + [""]
+        elif isinstance(block, Code):
+            out += _md_code(block.text)
         elif isinstance(block, Image):
             fig = block.figure
             out += [f"![{_md_escape(fig.caption)}]({figure_dir}/{fig.png.name})", "",
@@ -141,6 +159,9 @@ def _html_block(block: Block) -> str:
         return "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item in block.items) + "</ul>"
     if isinstance(block, Table):
         return _html_table(block.frame)
+    if isinstance(block, Code):
+        return (f"<details><summary>{html.escape(block.summary)}</summary>"
+                f"<pre>{html.escape(block.text)}</pre></details>")
     return _html_image(block.figure)
 
 

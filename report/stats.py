@@ -11,6 +11,8 @@ import pandas as pd
 from scipy import stats
 
 PAIRED_TEST_NAME = "paired t-test (scipy.stats.ttest_rel)"
+ACCURACY_BOUNDS = (0.0, 1.0)
+"""The range an accuracy can take; intervals of accuracies are clipped to it."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ def _finite(values: Sequence[float] | pd.Series | np.ndarray) -> np.ndarray:
 
 
 def t_interval(
-    values: Sequence[float] | pd.Series | np.ndarray, confidence: float = 0.95
+    values: Sequence[float] | pd.Series | np.ndarray,
+    confidence: float = 0.95,
+    bounds: tuple[float, float] | None = None,
 ) -> Interval:
     """Mean and Student-t confidence interval of ``values``, ignoring NaNs.
 
@@ -61,6 +65,9 @@ def t_interval(
     Args:
         values: Per-seed measurements.
         confidence: Two-sided coverage, in (0, 1).
+        bounds: The range the quantity can take (e.g. :data:`ACCURACY_BOUNDS`); the
+            interval is clipped to it. With 3 seeds and a large spread, a t-interval of an
+            accuracy can otherwise reach below 0 or above 1.
 
     Returns:
         The interval; all NaN with ``n == 0`` when no finite values are given.
@@ -82,6 +89,8 @@ def t_interval(
     if n < 2 or sem == 0.0:
         return Interval(mean, mean, mean, n)
     low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=sem)
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return Interval(mean, float(low), float(high), n)
 
 

@@ -27,8 +27,27 @@ def _final_rows():
                              "lr": 3e-4, "params": json.dumps({"lr": 3e-4}),
                              "test_acc": acc + 0.01 * seed + n_train / 1e5 + 0.003 * k * seed,
                              "test_macro_f1": acc, "val_acc": acc, "best_epoch": 5 + seed % 2,
-                             "epochs_run": 8})
+                             "epochs_run": 8,
+                             "mlflow_run_id": f"final-{dataset}-{n_train}-{strategy}-{seed}"})
     return rows
+
+
+CLASSES = ("cat", EVIL)
+
+
+def _confusion_rows():
+    """50 test images per class; the first class is right 40 times, the second 30 + seed."""
+    rows = []
+    for final in _final_rows():
+        cell = {k: final[k] for k in ("suite", "backbone", "dataset", "family", "n_train",
+                                      "regime", "strategy", "seed", "mlflow_run_id")}
+        right = (40, 30 + final["seed"])
+        for t in (0, 1):
+            for p, count in ((t, right[t]), (1 - t, 50 - right[t])):
+                rows.append({**cell, "true_idx": t, "true_class": CLASSES[t], "pred_idx": p,
+                             "pred_class": CLASSES[p], "count": count})
+    orphan = {**rows[0], "mlflow_run_id": "killed-before-its-final-row", "count": 999}
+    return rows + [orphan]
 
 
 def _trial_rows():
@@ -42,10 +61,12 @@ def _trial_rows():
                     status, reason, val = "FAIL", "loss is NaN <b>", None
                 if strategy == EVIL and trial == 3:
                     status, reason, val = "SKIPPED", f"needs {EVIL}", None
+                params = {"lr": lr, "k": trial % 3} if strategy == "partial_freeze" else {
+                    "lr": lr}
                 rows.append({**COMMON, "dataset": dataset, "family": family, "n_train": n_train,
                              "regime": regime, "strategy": strategy, "trial": trial,
                              "is_default": trial == 0, "status": status, "reason": reason,
-                             "lr": lr, "params": json.dumps({"lr": lr}), "val_acc": val,
+                             "lr": lr, "params": json.dumps(params), "val_acc": val,
                              "best_epoch": 4, "epochs_run": 8})
     return rows
 
@@ -57,11 +78,14 @@ def _epoch_rows():
             for row in _trial_rows() if row["status"] == "COMPLETE" for epoch in (1, 2, 3)]
 
 
-NEW_FILES = ("tuning_gain.csv", "cost_points.csv", "best_curves.csv",
-             *(f"figures/{name}.{ext}" for name in ("tuning_gain", "accuracy_vs_cost",
-                                                    "best_curves") for ext in ("png", "svg")))
+NEW_FIGURES = ("tuning_gain", "accuracy_vs_cost", "best_curves", "param_importance",
+               "confusion_best")
+NEW_FILES = ("tuning_gain.csv", "cost_points.csv", "best_curves.csv", "param_importance.csv",
+             "confusion_best.csv",
+             *(f"figures/{name}.{ext}" for name in NEW_FIGURES for ext in ("png", "svg")))
 NEW_HEADINGS = ["## 6. Gain of tuning over the guideline default", "## 7. Accuracy against cost",
-                "## 8. Training curves of the best trials"]
+                "## 8. Training curves of the best trials", "## 9. Hyperparameter importances",
+                "## 10. Confusion matrices of the best models", "## 11. Provenance"]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +94,8 @@ def results_dir(tmp_path_factory):
     pd.DataFrame(_trial_rows()).to_csv(path / "trials.csv", index=False)
     pd.DataFrame(_epoch_rows()).to_csv(path / "epochs.csv", index=False)
     pd.DataFrame(_final_rows()).to_csv(path / "final.csv", index=False)
+    pd.DataFrame(_confusion_rows()).to_csv(path / "confusion.csv", index=False)
+    (path / "suite.yaml").write_text(f"name: quickstart\ndescription: '{EVIL}'\n")
     run = {"suite": "quickstart", "size_scale": 0.1, "total_time_s": 12.5,
            "regime_note": "sizes are scaled by 0.1: regimes keep their full-size labels",
            "epochs_note": f"epochs capped at 8 {EVIL}", "versions": {"torch": "2.4"}}
@@ -89,14 +115,14 @@ def test_writes_all_outputs(results_dir, built):
                  "figures/accuracy_by_size.png", "figures/accuracy_by_size.svg",
                  "figures/val_acc_vs_lr.png", "figures/val_acc_vs_lr.svg", *NEW_FILES):
         assert (out / name).stat().st_size > 0, name
-    for name in ("accuracy_by_size", "tuning_gain", "accuracy_vs_cost", "best_curves"):
+    for name in ("accuracy_by_size", *NEW_FIGURES):
         assert (out / f"figures/{name}.png").read_bytes().startswith(b"\x89PNG"), name
 
 
 def test_html_embeds_every_figure_and_the_guideline_table(results_dir, built):
     page = (results_dir / "report" / "report.html").read_text()
     pngs = list((results_dir / "report" / "figures").glob("*.png"))
-    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 5
+    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 7
     assert "Guideline table vs measurement" in page
     assert "feature_extraction 0.7" in page and "paired t-test" in page
     assert "sizes are scaled by 0.1: regimes keep their full-size labels" in page
@@ -108,7 +134,9 @@ def test_malicious_names_only_escaped(results_dir, built):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>" not in page
     markdown = built.read_text()
-    assert "<script" not in markdown.lower()
+    outside_code = re.sub(r"^```.*?^```$", "", markdown, flags=re.MULTILINE | re.DOTALL)
+    assert "<script" not in outside_code.lower()  # in a fenced block CommonMark shows text
+    assert "description: '<script>" in markdown.split("## 11. Provenance")[1]
 
 
 def test_guideline_table_csv(results_dir, built):
@@ -150,10 +178,11 @@ def test_missing_or_empty_inputs(results_dir, tmp_path, name, content):
 def test_new_sections_follow_the_old_ones_with_figure_and_caption(built):
     text = built.read_text()
     headings = re.findall(r"^## .*$", text, flags=re.MULTILINE)
-    assert headings[-4:] == ["## 5. Data size x domain similarity, and negative transfer",
+    assert headings[-7:] == ["## 5. Data size x domain similarity, and negative transfer",
                              *NEW_HEADINGS]
     files = [("tuning_gain", "tuning_gain"), ("accuracy_vs_cost", "cost_points"),
-             ("best_curves", "best_curves")]
+             ("best_curves", "best_curves"), ("param_importance", "param_importance"),
+             ("confusion_best", "confusion_best")]
     for heading, (figure, table) in zip(NEW_HEADINGS, files):
         section = text.split(heading)[1].split("\n## ")[0]
         assert f"figures/{figure}.png" in section and f"{table}.csv" in section
@@ -173,6 +202,37 @@ def test_new_plot_data_csvs(results_dir, built):
     curves = pd.read_csv(out / "best_curves.csv", keep_default_na=False, na_values=[""])
     assert len(curves) == len(gain) * 3 and set(curves.trial) == {2}
     assert curves.val_acc.tolist()[:3] == pytest.approx([0.6, 0.7, 0.8])
+
+
+def test_importances_only_for_the_strategy_that_tuned_two_parameters(results_dir, built):
+    table = pd.read_csv(results_dir / "report" / "param_importance.csv")
+    assert set(table.param) == {"lr", "k"}  # lr alone elsewhere: importance 1 by definition
+    sums = table.groupby(["dataset", "n_train", "strategy"]).importance.sum().tolist()
+    # EVIL's strategy has 3 COMPLETE trials per cell (one skipped, one failed): left out
+    assert sums == pytest.approx([1.0] * len(CELLS) * (len(STRATEGY_ACC) - 1))
+    assert EVIL not in set(table.strategy)
+    assert set(table[table.param == "k"].strategy) == {"partial_freeze"}
+    assert (table.n_trials == 4).all()  # trial 4 failed: 4 COMPLETE trials per cell
+
+
+def test_confusion_of_the_best_strategy_summed_over_seeds(results_dir, built):
+    table = pd.read_csv(results_dir / "report" / "confusion_best.csv", keep_default_na=False)
+    assert set(table.strategy) == {"feature_extraction"}  # the most accurate in every cell
+    assert len(table.groupby(["dataset", "n_train"])) == len(CELLS)
+    cell = table[(table.dataset == "cifar-mini") & (table.n_train == 50)]
+    counts = cell.set_index(["true_idx", "pred_idx"])["count"]
+    assert counts[(0, 0)] == 3 * 40 and counts[(1, 1)] == 30 + 31 + 32  # the orphan ignored
+    assert cell.groupby("true_idx").rate.sum().tolist() == pytest.approx([1.0, 1.0])
+    assert (cell.n_seeds == 3).all()
+
+
+def test_provenance_shows_the_suite_file_escaped_and_the_compute(results_dir, built):
+    section = built.read_text().split("## 11. Provenance")[1]
+    assert "training time of the 80 tuning trials: 120 s" in section
+    assert "wall time of the run: 12 s" in section
+    assert "name: quickstart" in section
+    page = (results_dir / "report" / "report.html").read_text()
+    assert "<details><summary>suite.yaml</summary><pre>name: quickstart" in page
 
 
 @pytest.fixture(scope="module")

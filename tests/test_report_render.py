@@ -7,6 +7,7 @@ import pytest
 
 from report.render import (
     Bullets,
+    Code,
     Heading,
     Paragraph,
     Table,
@@ -50,3 +51,13 @@ def test_empty_table_renders_placeholder():
     blocks = [Table(pd.DataFrame({"a": []}))]
     assert "(none)" in render_markdown(blocks)
     assert "(none)" in render_html(blocks, "t")
+
+
+def test_code_block_is_escaped_in_html_and_fenced_beyond_its_backticks_in_markdown():
+    text = f"a: '{EVIL}'\nb: ```` four backticks\n"
+    page = render_html([Code(text, summary=f"{EVIL}.yaml")], "t")
+    assert "<script" not in page
+    assert "<details><summary>&lt;script&gt;" in page and "<pre>a: &#x27;&lt;script&gt;" in page
+    lines = render_markdown([Code(text)]).splitlines()
+    assert lines[0] == lines[3] == "`" * 5  # longer than the longest run inside
+    assert lines[1:3] == [f"a: '{EVIL}'", "b: ```` four backticks"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from report.stats import paired_by_key, paired_ttest, t_interval
+from report.stats import ACCURACY_BOUNDS, paired_by_key, paired_ttest, t_interval
 
 
 def test_t_interval_matches_scipy():
@@ -27,6 +27,18 @@ def test_t_interval_other_confidence_is_narrower():
 def test_t_interval_degenerate(values):
     interval = t_interval(values)
     assert (interval.mean, interval.low, interval.high) == pytest.approx((0.7, 0.7, 0.7))
+
+
+def test_t_interval_of_accuracies_is_clipped_to_zero_one():
+    seeds = [0.10, 0.20, 0.78]  # the digits/from_scratch/50-image cell of the fashion suite
+    raw = t_interval(seeds)
+    clipped = t_interval(seeds, bounds=ACCURACY_BOUNDS)
+    assert raw.low < 0 and raw.high > 1  # what the unclipped interval said
+    assert (clipped.low, clipped.high) == (0.0, 1.0)
+    assert clipped.mean == pytest.approx(raw.mean)
+    narrow = t_interval([0.80, 0.82, 0.84], bounds=ACCURACY_BOUNDS)
+    assert (narrow.low, narrow.high) == pytest.approx(
+        (t_interval([0.80, 0.82, 0.84]).low, t_interval([0.80, 0.82, 0.84]).high))
 
 
 def test_t_interval_empty_is_nan():

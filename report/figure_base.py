@@ -1,0 +1,93 @@
+"""Shared matplotlib (Agg) machinery of the report's figures: files, grids, styles, legends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from report.plot_data import ordered_strategies
+
+PANEL_SIZE = (4.2, 3.2)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A rendered figure and where it was written.
+
+    Attributes:
+        name: File stem, e.g. ``accuracy_by_size``.
+        caption: One-sentence description shown under the figure.
+        png: Path of the PNG file.
+        svg: Path of the SVG file.
+    """
+
+    name: str
+    caption: str
+    png: Path
+    svg: Path
+
+
+def plot_text(value: object) -> str:
+    """User-derived text for matplotlib: '$' would otherwise start mathtext."""
+    return str(value).replace("$", r"\$")
+
+
+def strategy_styles(strategies: list[str]) -> dict[str, tuple[tuple, str]]:
+    """A stable (colour, marker) per strategy, shared by every figure."""
+    cmap = matplotlib.colormaps["tab10"]
+    ordered = ordered_strategies(strategies)
+    return {s: (cmap(i % 10), MARKERS[i % len(MARKERS)]) for i, s in enumerate(ordered)}
+
+
+def grid(n_rows: int, n_cols: int, sharex: bool = False) -> tuple[Figure, list[list[Axes]]]:
+    fig = Figure(figsize=(PANEL_SIZE[0] * n_cols, PANEL_SIZE[1] * n_rows + 0.6),
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=sharex)
+    return fig, [list(row) for row in axes]
+
+
+def panel_grid(n_panels: int, n_cols: int) -> tuple[Figure, list[list[Axes]]]:
+    """A grid of ``n_panels`` axes, ``n_cols`` a row at most; the unused ones hidden."""
+    fig, axes = grid(-(-n_panels // n_cols), min(n_cols, n_panels))
+    for ax in [a for row in axes for a in row][n_panels:]:
+        ax.set_axis_off()
+    return fig, axes
+
+
+def save(fig: Figure, out_dir: Path, name: str, caption: str) -> FigureFile:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    with matplotlib.rc_context({"svg.hashsalt": "ftbench"}):
+        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    return FigureFile(name, caption, png, svg)
+
+
+def panel_title(dataset: str, backbone: str, show_backbone: bool) -> str:
+    return plot_text(f"{dataset} / {backbone}" if show_backbone else dataset)
+
+
+def legend(fig: Figure, axes: list[list[Axes]]) -> None:
+    handles, labels = {}, []
+    for ax in (a for row in axes for a in row):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    if labels:
+        fig.legend([handles[lb] for lb in labels], labels, loc="outside lower center",
+                   ncol=min(len(labels), 4), frameon=False)
+
+
+def empty_figure(out_dir: Path, name: str, caption: str, message: str) -> FigureFile:
+    fig, axes = grid(1, 1)
+    axes[0][0].text(0.5, 0.5, message, ha="center", va="center")
+    axes[0][0].set_axis_off()
+    return save(fig, out_dir, name, caption)

@@ -1,0 +1,100 @@
+"""Where a report's numbers come from: the suite file, versions, commit, hardware, compute."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from report.render import Block, Bullets, Code, Heading, Paragraph
+
+SUMMARY_KEYS = ("size_scale", "total_time_s", "finished", "peak_rss_mb", "data_in_memory_mb",
+                "input_size")
+"""run.json facts shown under the report's title."""
+
+
+def suite_name(info: dict, final: pd.DataFrame) -> str:
+    """The suite's name from ``run.json``, else from ``final.csv``'s ``suite`` column."""
+    suites = sorted(set(final["suite"])) if "suite" in final else []
+    return str(info.get("suite") or ", ".join(s for s in suites if s) or "unknown suite")
+
+
+def title_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
+    """The title, the run's key facts and its notes on regimes and epochs."""
+    name = suite_name(info, final)
+    facts = [f"suite: {name}"] + [f"{k}: {info[k]}" for k in SUMMARY_KEYS if k in info]
+    notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
+    return ([Heading(f"ftbench report: {name}", 1), Bullets(tuple(facts))]
+            + [Paragraph(note) for note in notes])
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s ({value / 3600:.2f} h)"
+
+
+def compute_facts(trials: pd.DataFrame, final: pd.DataFrame, info: dict) -> list[str]:
+    """Total training compute of the tuning trials and final seeds, and the runs' wall time.
+
+    Args:
+        trials: Rows of ``trials.csv``.
+        final: Rows of ``final.csv``.
+        info: ``run.json`` (``{}`` when absent).
+
+    Returns:
+        One line per fact; rows without a recorded time are counted and named.
+    """
+    facts = []
+    for label, rows in (("tuning trials", trials), ("final seeds", final)):
+        times = pd.to_numeric(rows["train_time_s"], errors="coerce")
+        missing = int(times.isna().sum())
+        text = f"training time of the {len(rows)} {label}: {_seconds(float(times.sum()))}"
+        if missing:
+            text += f" ({missing} rows record no time: written before ftbench recorded it)"
+        facts.append(text)
+    runs = info.get("runs") if isinstance(info.get("runs"), list) else []
+    walls = [r.get("total_time_s") for r in runs if isinstance(r, dict)]
+    walls = [w for w in walls if isinstance(w, int | float)]
+    if walls:
+        facts.append(f"wall time of the {len(walls)} invocation(s) of `ftbench run` (resumes "
+                     f"included): {_seconds(float(sum(walls)))}")
+    elif isinstance(info.get("total_time_s"), int | float):
+        facts.append(f"wall time of the run: {_seconds(float(info['total_time_s']))}")
+    return facts
+
+
+def _mapping_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v not in (None, ""))
+    return json.dumps(value) if isinstance(value, list) else str(value)
+
+
+def run_facts(info: dict) -> list[str]:
+    """Versions, git commit, hardware, tuning budget and seeds as ``run.json`` records them."""
+    labels = (("git_commit", "git commit of ftbench"), ("versions", "library versions"),
+              ("hardware", "hardware"), ("tuning", "tuning budget and seeds"),
+              ("checkpoints", "pretrained checkpoints"))
+    facts = [f"{label}: {_mapping_text(info[key])}" for key, label in labels if info.get(key)]
+    absent = [label for key, label in labels if not info.get(key)]
+    if absent:
+        facts.append("not recorded in run.json (written by an older ftbench or absent): "
+                     + ", ".join(absent))
+    return facts
+
+
+def provenance_blocks(results_dir: Path, info: dict, trials: pd.DataFrame,
+                      final: pd.DataFrame) -> list[Block]:
+    """The provenance section: compute, run facts and the suite file exactly as it ran."""
+    suite_file = results_dir / "suite.yaml"
+    blocks: list[Block] = [
+        Heading("11. Provenance"),
+        Paragraph("Everything in this report was computed from the CSV files of this results "
+                  "folder (never from MLflow or Optuna's storage); run.json holds the facts "
+                  "below."),
+        Bullets(tuple(compute_facts(trials, final, info) + run_facts(info))),
+        Heading("The suite file as it ran (suite.yaml, defaults filled in)", 3),
+    ]
+    if not suite_file.is_file():
+        return blocks + [Paragraph(f"No suite.yaml in {results_dir.name}/.")]
+    text = suite_file.read_text(encoding="utf-8", errors="replace")
+    return blocks + [Code(text, summary="suite.yaml")]
