@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from timm.layers import DropPath
 from torch import nn
 
-from benchmarks.tensors import TensorData
+from benchmarks.tensors import Prepare, TensorData
 from strategies import BNPolicy, LayerGroups, Strategy
 
 
 @dataclass(frozen=True)
 class Features:
-    """Pre-logit features of the training and validation images of one trial."""
+    """Stored outputs (pre-logit features, or a frozen prefix's activations) of one trial."""
 
     x_train: torch.Tensor
     x_val: torch.Tensor
@@ -43,27 +44,42 @@ def _stochastic(model: nn.Module) -> bool:
     """Any dropout or drop-path with a positive rate outside the classifier itself."""
     if getattr(model, "drop_rate", 0.0):  # timm heads apply functional dropout before fc
         return True
-    head = model.get_classifier()
-    for module in model.modules():
-        if module is head:
+    return has_random_layers(model, skip=model.get_classifier())
+
+
+def has_random_layers(module: nn.Module, skip: nn.Module | None = None) -> bool:
+    """Any dropout or drop-path with a positive rate in ``module`` (outside ``skip``)."""
+    for m in module.modules():
+        if m is skip:
             continue
-        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
             return True
-        if isinstance(module, DropPath) and module.drop_prob > 0:
+        if isinstance(m, DropPath) and m.drop_prob > 0:
             return True
     return False
 
 
-@torch.no_grad()
 def compute_features(model: nn.Module, data: TensorData, device: torch.device) -> Features:
     """Pre-logit features (timm ``forward_head(pre_logits=True)``) in eval mode."""
-    model.eval()
+
+    def backbone(batch: torch.Tensor) -> torch.Tensor:
+        return model.forward_head(model.forward_features(batch), pre_logits=True)
+
+    return compute_outputs(model, backbone, data, data.normalise, device)
+
+
+@torch.no_grad()
+def compute_outputs(module: nn.Module, fn: Callable[[torch.Tensor], torch.Tensor],
+                    data: TensorData, prepare: Prepare, device: torch.device) -> Features:
+    """``fn`` of the prepared training and validation images, in batches of 512.
+
+    ``module`` (the model, or the frozen prefix ``fn`` runs) is put in eval mode first; no
+    autograd graph is recorded, so the outputs have no ``grad_fn``.
+    """
+    module.eval()
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = []
-        for start in range(0, len(x), 512):
-            batch = data.normalise(x[start : start + 512].to(device))
-            out.append(model.forward_head(model.forward_features(batch), pre_logits=True))
+        out = [fn(prepare(x[start : start + 512].to(device))) for start in range(0, len(x), 512)]
         return torch.cat(out)
 
     return Features(run(data.x_train), run(data.x_val))

@@ -51,9 +51,9 @@ class Batches:
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
         self.augment_generator = torch.Generator().manual_seed(seed + 1_000_003)
-        pin = device.type == "cuda"
-        self.x = x.pin_memory() if pin else x
-        self.y = y.pin_memory() if pin else y
+        pin = device.type == "cuda"  # stored outputs may already be on the device
+        self.x = x.pin_memory() if pin and x.is_cpu else x
+        self.y = y.pin_memory() if pin and y.is_cpu else y
 
     @property
     def steps_per_epoch(self) -> int:

@@ -16,9 +16,10 @@ from timm.optim import create_optimizer_v2
 from torch import nn
 
 from benchmarks.augment import Augment, AugmentConfig, make_augment
-from benchmarks.features import can_cache, compute_features
+from benchmarks.features import can_cache, compute_features, compute_outputs
 from benchmarks.memory import PeakMemory
 from benchmarks.precision import Precision, make_precision, to_channels_last
+from benchmarks.prefix import PrefixSplit, cache_mb, split_model, verify_split
 from benchmarks.schedule import apply_schedule, lr_factor
 from benchmarks.tensors import Batches, Prepare, TensorData
 from strategies import (
@@ -56,8 +57,12 @@ class TrainConfig:
             both on CUDA, bf16 on CPU, fp32 only on MPS (:mod:`benchmarks.precision`).
         channels_last: model and image batches in channels-last memory format (a speed-up
             for convolutions on CUDA).
-        cache_features: train the head on backbone features computed once when nothing
-            before the head can change (see :mod:`benchmarks.features`).
+        cache_features: compute once per trial what cannot change during it, and train on
+            the stored outputs: the backbone's features when every block stays frozen
+            (:mod:`benchmarks.features`), else the activations of the input-side blocks that
+            stay frozen (:mod:`benchmarks.prefix`).
+        cache_limit_mb: the most memory (on ``device``) the stored activations of a frozen
+            prefix may take; above it the trial runs the whole network on images instead.
         augment: the batch augmentation of training images (:mod:`benchmarks.augment`): a
             name (``none``, ``flip_crop``, ``randaugment``, ``mixup``, ``cutmix``) or a mapping
             of :class:`~benchmarks.augment.AugmentConfig` fields. Anything but ``none``
@@ -75,10 +80,14 @@ class TrainConfig:
     precision: str = "fp32"
     channels_last: bool = False
     cache_features: bool = True
+    cache_limit_mb: float = 1024.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _augment_config(self.augment))
+        if not self.cache_limit_mb >= 0:
+            raise ValueError(f"train.cache_limit_mb: cache_limit_mb >= 0 must hold, but got "
+                             f"{self.cache_limit_mb}. Use 0 to never cache a frozen prefix.")
 
 
 def _augment_config(value: object) -> AugmentConfig:
@@ -100,7 +109,12 @@ def _augment_config(value: object) -> AugmentConfig:
 
 @dataclass
 class TrainResult:
-    """What a finished training run produced."""
+    """What a finished training run produced.
+
+    ``cached_features``: the head trained on stored pre-logit features. ``cached_blocks``: how
+    many input-side blocks ran once per trial instead of every step (all of them with cached
+    features, ``k`` with a cached frozen prefix, 0 on the uncached path).
+    """
 
     best_val_acc: float
     best_epoch: int
@@ -109,6 +123,7 @@ class TrainResult:
     train_time_s: float
     total_params: int = 0
     cached_features: bool = False
+    cached_blocks: int = 0
     peak_mem_mb: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
@@ -116,27 +131,56 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class _Route:
-    """What the loop runs on each batch: the whole model on images, or the head on features."""
+    """What the loop runs on each batch: the model on images, or its trained part on stored
+    outputs (features or frozen-prefix activations) of those images."""
 
     net: nn.Module
     x_train: torch.Tensor
     x_val: torch.Tensor
     prepare: Prepare
-    cached: bool
+    cached: bool = False
+    cached_blocks: int = 0
 
 
 def _route(model, strategy, groups, data: TensorData, cfg: TrainConfig, augment: Augment,
            device) -> _Route:
-    """Cached features when the backbone cannot change during the run, else images."""
-    if (cfg.cache_features and not augment.touches_images
-            and can_cache(model, strategy, groups, cfg.max_epochs)):
-        feats = compute_features(model, data, device)
-        return _Route(model.get_classifier(), feats.x_train, feats.x_val, lambda x: x, True)
+    """Cached features, else cached frozen-prefix activations, else the images.
+
+    Nothing is cached when an augmentation touches the images. On the uncached path, frozen
+    parameters have ``requires_grad`` off, so autograd records nothing for the input-side
+    frozen blocks either: no graph and no backward through them.
+    """
     prepare = data.normalise
     if cfg.channels_last:
         def prepare(x: torch.Tensor) -> torch.Tensor:
             return to_channels_last(data.normalise(x))
-    return _Route(model, data.x_train, data.x_val, prepare, False)
+    if not cfg.cache_features or augment.touches_images:
+        return _Route(model, data.x_train, data.x_val, prepare)
+    if can_cache(model, strategy, groups, cfg.max_epochs):
+        feats = compute_features(model, data, device)
+        return _Route(model.get_classifier(), feats.x_train, feats.x_val, _identity, True,
+                      groups.n_blocks)
+    split = _cacheable_prefix(model, strategy, groups, data, cfg, prepare, device)
+    if split is None:
+        return _Route(model, data.x_train, data.x_val, prepare)
+    acts = compute_outputs(split.prefix, split.prefix, data, prepare, device)
+    return _Route(split.rest, acts.x_train, acts.x_val, _identity, False, split.n_blocks)
+
+
+def _cacheable_prefix(model, strategy, groups, data: TensorData, cfg: TrainConfig,
+                      prepare: Prepare, device) -> PrefixSplit | None:
+    """The frozen-prefix split, if verified on a few training images and under the limit."""
+    split = split_model(model, strategy, groups, cfg.max_epochs)
+    probe = prepare(data.x_train[:8].to(device))
+    if split is None or len(probe) < 2 or not verify_split(split, model, strategy, groups, probe):
+        return None
+    n_images = len(data.y_train) + len(data.y_val)
+    return split if cache_mb(split, probe, n_images) <= cfg.cache_limit_mb else None
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    """Stored outputs are model input as they are."""
+    return x
 
 
 def train(
@@ -160,15 +204,15 @@ def train(
         model.to(memory_format=torch.channels_last)
     set_requires_grad(strategy, groups, 0)
     optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
-                                    foreach=True)
+                                    **_step_kernel(cfg.optimizer, device))
     augment = make_augment(cfg.augment, model.num_classes)
     route = _route(model, strategy, groups, data, cfg, augment, device)
     batches = Batches(route.x_train, data.y_train, cfg.batch_size, device, seed, route.prepare,
-                      None if route.cached else augment)
+                      None if route.cached_blocks else augment)
     steps = batches.steps_per_epoch
     result = TrainResult(0.0, 0, 0, count_trainable(model), 0.0,
                          total_params=sum(p.numel() for p in model.parameters()),
-                         cached_features=route.cached)
+                         cached_features=route.cached, cached_blocks=route.cached_blocks)
     for epoch in range(cfg.max_epochs):
         sync_optimizer(optimizer, strategy, groups, epoch)
         set_train_mode(model, strategy, groups, epoch)
@@ -188,6 +232,18 @@ def train(
             break
     result.trainable_params = max(h["trainable_params"] for h in result.history)
     return result
+
+
+_FUSED = {"adam", "adamw"}
+"""timm optimizer names that build torch's Adam/AdamW, which has a fused step on CPU and CUDA."""
+
+
+def _step_kernel(optimizer: str, device: torch.device) -> dict[str, bool]:
+    """One fused kernel per param group where torch has it, else the multi-tensor step: with
+    a group per block, the per-group cost of the multi-tensor step shows on small models."""
+    if optimizer.lower() in _FUSED and device.type in ("cpu", "cuda"):
+        return {"fused": True}
+    return {"foreach": True}
 
 
 def _factor(i: int, *, step0: int, total: int, warmup: int) -> float:

@@ -1,0 +1,92 @@
+"""The suite-level measurements of ``python -m benchmarks.perf``: (d) pruning and (e) the
+quickstart's wall time and peak RSS, each an ``ftbench run`` in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.perf_cases import Measure
+from benchmarks.pretrain import default_cache_dir
+
+QUICKSTART = Path(__file__).parent / "suites" / "quickstart.yaml"
+
+
+def suite_file(folder: Path, pruner: str, quick: bool) -> Path:
+    """The quickstart suite with ``pruner`` (``median`` as shipped, or ``none``).
+
+    ``quick`` keeps one dataset and size, two strategies and three trials; the full run keeps
+    the whole grid and, without pruning, only the first seed (final seeds do no tuning).
+    """
+    suite = yaml.safe_load(QUICKSTART.read_text())
+    if pruner != suite["pruner"]["type"]:
+        suite["pruner"] = {"type": pruner}
+        suite["seeds"] = suite["seeds"][:1]
+    if quick:
+        suite.update(datasets=["synth_near"], sizes=[30], epochs_by_size={30: 8}, trials=3,
+                     strategies=["feature_extraction", "partial_freeze"], seeds=[0])
+        suite["pruner"] = {**suite["pruner"], "n_startup_trials": 1} if pruner != "none" \
+            else suite["pruner"]
+    path = folder / f"quickstart-{pruner}.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def run_suite(path: Path, out: Path, threads: int) -> tuple[float, Path]:
+    """``ftbench run`` of a suite file into ``out``: wall seconds and the trials.csv."""
+    cmd = [sys.executable, "-m", "benchmarks.cli", "run", str(path), "--results-dir", str(out),
+           "--cache-dir", str(default_cache_dir()), "--threads", str(threads), "--no-progress"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, out / "quickstart" / "trials.csv"
+
+
+def tuning_rows(path: Path) -> list[dict[str, str]]:
+    """Tuning trials that trained (complete or pruned)."""
+    with path.open() as f:
+        return [r for r in csv.DictReader(f) if r["status"] in ("COMPLETE", "PRUNED")]
+
+
+def best_by_cell(rows: list[dict[str, str]]) -> dict[tuple, float]:
+    """Best validation accuracy of each cell."""
+    best: dict[tuple, float] = {}
+    for r in rows:
+        cell = (r["dataset"], r["n_train"], r["strategy"])
+        best[cell] = max(best.get(cell, 0.0), float(r["val_acc"] or 0.0))
+    return best
+
+
+def case_e(folder: Path, threads: int, quick: bool) -> tuple[list[Measure], Path]:
+    """(e) the quickstart (pruned, as shipped) in a subprocess: wall time and peak RSS.
+
+    Run first, so that ``RUSAGE_CHILDREN``'s peak is this child's.
+    """
+    seconds, trials = run_suite(suite_file(folder, "median", quick), folder / "median", threads)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    what = "quick grid" if quick else "full quickstart, report included"
+    return [Measure("e", f"quickstart wall time, s ({what})", seconds),
+            Measure("e", "quickstart peak RSS, MiB", rss, note="largest child process")], trials
+
+
+def case_d(folder: Path, threads: int, quick: bool, pruned: Path) -> list[Measure]:
+    """(d) epochs trained in tuning with the median pruner against none, same trials/seeds."""
+    _, plain = run_suite(suite_file(folder, "none", quick), folder / "none", threads)
+    rows = {"median": tuning_rows(pruned), "none": tuning_rows(plain)}
+    epochs = {k: sum(int(r["epochs_run"] or 0) for r in v) for k, v in rows.items()}
+    ratio = epochs["median"] / max(1, epochs["none"])
+    best = {k: best_by_cell(v) for k, v in rows.items()}
+    gaps = [100 * abs(best["median"][c] - best["none"][c]) for c in best["none"]]
+    mean_gap = statistics.mean(gaps) if gaps else float("nan")
+    pruned_n = sum(r["status"] == "PRUNED" for r in rows["median"])
+    return [Measure("d", "tuning epochs, pruned / not pruned", ratio, "<= 0.5", ratio <= 0.5,
+                    f"{epochs['median']} vs {epochs['none']} epochs; {pruned_n} of "
+                    f"{len(rows['median'])} trials pruned"),
+            Measure("d", "best val acc gap per cell, points (mean)", mean_gap, "<= 1",
+                    mean_gap <= 1, f"max {max(gaps, default=0):.2f} over {len(gaps)} cells")]
