@@ -19,12 +19,17 @@ from benchmarks import tuning
 from benchmarks.backbones import create_backbone, normalisation
 from benchmarks.data import SizeSpec, TaskData
 from benchmarks.data.splits import Split
+from benchmarks.memory import is_out_of_memory, out_of_memory_reason, release_memory
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.tensors import TensorData
 from benchmarks.tracking import Tracker
 from benchmarks.training import TrainConfig, TrainingDiverged, TrainResult, predict, train
 from strategies import Strategy, StrategyContext, get_strategy, layer_groups
+
+
+class TrialOutOfMemory(RuntimeError):
+    """A trial ran out of memory; it is recorded as failed and the study goes on."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
            "mlflow_run_id": run_id}
     history: list[dict] = []
-    started = time.perf_counter()
+    started, out_of_memory = time.perf_counter(), False
     try:
         reason = strategy.skip(ctx)
         if reason is not None:
@@ -136,7 +141,12 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     except BaseException as exc:
         row["train_time_s"] = round(time.perf_counter() - started, 3)  # pruned trials cost too
         _finish_failed(run, row, run_id, history, exc)
-        raise
+        out_of_memory = is_out_of_memory(exc)
+        if not out_of_memory:
+            raise
+    if out_of_memory:  # freed here, once the frames that held the tensors are gone
+        release_memory()
+        raise TrialOutOfMemory(row["reason"])
     row.update(_result_columns(result), status="COMPLETE", reason="")
     run.writer.append("trials", row)
     run.tracker.end_run(run_id, "FINISHED", {"ftbench.status": "COMPLETE"})
@@ -180,6 +190,8 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
     else:  # KeyboardInterrupt / SystemExit: the run is being stopped
         status, mlflow_status = "FAIL", "KILLED"
     reason = str(exc) or type(exc).__name__
+    if is_out_of_memory(exc):
+        reason = out_of_memory_reason(exc)
     if status == "FAIL" and isinstance(exc, Exception) and not _expected(exc):
         reason = f"{type(exc).__name__}: {reason} | {traceback.format_exc(limit=-2)}"
     if history:
@@ -213,12 +225,13 @@ def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
 
 def _expected(exc: Exception) -> bool:
     """Failures whose message alone explains them (no traceback needed in the CSV)."""
-    return isinstance(exc, (TrainingDiverged, ValueError))
+    return isinstance(exc, (TrainingDiverged, ValueError)) or is_out_of_memory(exc)
 
 
-def close_parent(run: CellRun) -> None:
-    """End the cell's MLflow parent run once all of its final seeds are in."""
-    run.tracker.end_run(_parent(run), "FINISHED")
+def close_parent(run: CellRun, status: str = "FINISHED") -> None:
+    """End the cell's MLflow parent run: FINISHED once all of its final seeds are in, FAILED
+    when one failed (a later run that retries it finishes the parent again)."""
+    run.tracker.end_run(_parent(run), status)
 
 
 def _parent(run: CellRun) -> str:

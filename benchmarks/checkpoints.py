@@ -138,7 +138,7 @@ def _read_file(path: str) -> object:
     except FileNotFoundError:
         raise ValueError(f"checkpoint '{path}': the file must exist, but it does not.") from None
     except Exception as exc:  # noqa: BLE001  (torch and safetensors raise many types)
-        refused = re.search(r"GLOBAL (\S+) was not an allowed global", str(exc))
+        refused = re.search(r"GLOBAL (\S+) (?:was not an allowed global|whose module)", str(exc))
         if refused:
             raise ValueError(
                 f"checkpoint '{path}': it must hold only tensors and plain containers, but it "

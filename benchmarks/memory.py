@@ -1,7 +1,9 @@
-"""Peak memory of a training run: GPU memory allocated by torch, or the process's peak RSS."""
+"""Memory of a training run: its peak (GPU memory allocated by torch, or the process's peak
+RSS), and what to do when it runs out."""
 
 from __future__ import annotations
 
+import gc
 import resource
 import sys
 
@@ -32,3 +34,26 @@ class PeakMemory:
         if self.device.type == "cuda":
             return torch.cuda.max_memory_allocated(self.device) / 2**20
         return peak_rss_mb()
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's out-of-memory error (CUDA, MPS or a CPU allocator)."""
+    return isinstance(exc, torch.OutOfMemoryError)
+
+
+def out_of_memory_reason(exc: BaseException) -> str:
+    """One line for ``trials.csv``: what ran out and how to make the run fit."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return (f"out of memory ({first}). Lower train.batch_size, use train.precision: bf16, or "
+            "pick a smaller backbone or input_size.")
+
+
+def release_memory() -> None:
+    """Free what a failed run left behind: collect garbage, then empty the CUDA cache.
+
+    Call it after the failure's traceback is gone (outside its ``except`` block), so that
+    the tensors its frames held are released first.
+    """
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,21 @@ class ResultsWriter:
     """
 
     def __init__(self, folder: Path) -> None:
+        """Open (and create) ``folder``.
+
+        Raises:
+            ValueError: one line, if the folder cannot be created or written to.
+        """
         self.folder = folder
         self._checked: set[str] = set()
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):  # a probe: nothing is left behind
+                pass
+        except OSError as exc:
+            raise ValueError(f"results folder '{folder}': it must be a writable folder, but "
+                             f"{exc.strerror or exc}. Fix its permissions or pass --results-dir "
+                             "another parent folder.") from None
 
     def path(self, table: str) -> Path:
         """The CSV file of ``table``."""

@@ -28,7 +28,7 @@ from benchmarks.costs_table import write_backbone_costs
 from benchmarks.data import TaskData
 from benchmarks.data.resize import resize_task
 from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
-from benchmarks.memory import peak_rss_mb
+from benchmarks.memory import is_out_of_memory, out_of_memory_reason, peak_rss_mb, release_memory
 from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
@@ -87,18 +87,11 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     cache = options.cache_dir or default_cache_dir()
     checked = preflight(suite, cache)
     tasks, plan = checked.tasks, checked.plan
-    given_storage = tuning.make_storage(options.storage) if options.storage else None
-    if options.mlflow_uri:
-        check_reachable(options.mlflow_uri)
     out = options.results_root / suite.name
-    writer = ResultsWriter(out)
-    writer.check_headers()
+    writer, storage, storage_spec, tracker = _open_outputs(suite, options, out)
+    mlflow_uri = tracker.uri
     if not options.worker:
         (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
-    mlflow_uri = options.mlflow_uri or default_uri(out)
-    storage_spec = options.storage or str((out / "optuna.journal").resolve())
-    tracker = Tracker(mlflow_uri, f"ftbench/{suite.name}")
-    storage = given_storage or tuning.make_storage(storage_spec)
     grid = cells(suite, plan)
     if not options.worker:
         _write_plan(out, suite, grid)
@@ -129,6 +122,23 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
 
         build_report(out)
     return out
+
+
+def _open_outputs(suite: Suite, options: RunOptions,
+                  out: Path) -> tuple[ResultsWriter, tuning.Storage, str, Tracker]:
+    """The results folder, the Optuna storage and the MLflow store, opened in an order that
+    writes nothing into ``out`` when one of them is wrong (each raises a one-line error)."""
+    storage = tuning.make_storage(options.storage) if options.storage else None
+    tracker = None
+    if options.mlflow_uri:
+        check_reachable(options.mlflow_uri)
+        tracker = Tracker(options.mlflow_uri, f"ftbench/{suite.name}")
+    writer = ResultsWriter(out)
+    writer.check_headers()
+    spec = options.storage or str((out / "optuna.journal").resolve())
+    storage = storage or tuning.make_storage(spec)
+    tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
+    return writer, storage, spec, tracker
 
 
 def _run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
@@ -183,25 +193,32 @@ def _run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after
     all_in = len(_final_seeds_done(run)) == len(suite.seeds)
     if best is None or (all_in and not tuning.running_elsewhere(finals)):
         close_parent(run)
+    elif not tuning.running_elsewhere(finals):  # a seed failed; running again retries it
+        close_parent(run, "FAILED")
 
 
 def _run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
     """One final re-run; a failure is a warning on stderr, never the end of the suite."""
     run.progress.start(f"{run.cell.key} final seed {seed}")
     tuning.mark_alive(trial)
+    failure = None
     try:
         row = run_final(run, best[0], best[1], seed,
                         on_start=lambda run_id: tuning.mark_alive(trial, run_id))
         finals.tell(trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
         finals.tell(trial, state=tuning.TrialState.FAIL)
-        run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out "
-                          f"of final.csv: {type(exc).__name__}: {exc}")
+        failure = out_of_memory_reason(exc) if is_out_of_memory(exc) else \
+            f"{type(exc).__name__}: {exc}"
     except BaseException:
         finals.tell(trial, state=tuning.TrialState.FAIL)
         raise
     finally:
         run.progress.finish(run.train_cfg.max_epochs)
+    if failure is not None:  # the failed run's tensors are unreferenced by now
+        release_memory()
+        run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out of "
+                          f"final.csv: {failure}")
 
 
 def _final_seeds_done(run: CellRun) -> set[int]:

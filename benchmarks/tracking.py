@@ -47,6 +47,14 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
                          "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
 
 
+def _masked(uri: str) -> str:
+    """``uri`` with its password replaced by ``***``."""
+    parts = urlsplit(uri)
+    if not parts.password:
+        return uri
+    return uri.replace(f":{parts.password}@", ":***@", 1)
+
+
 @contextlib.contextmanager
 def _init_lock(uri: str) -> Iterator[None]:
     """An exclusive lock beside a SQLite store while it is opened (nothing for servers)."""
@@ -69,9 +77,15 @@ class Tracker:
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
-        with _init_lock(uri):  # workers starting together must not migrate one database twice
-            self.client = MlflowClient(tracking_uri=uri)
-            self.experiment_id = self._experiment(experiment)
+        try:
+            with _init_lock(uri):  # workers starting together must not migrate one db twice
+                self.client = MlflowClient(tracking_uri=uri)
+                self.experiment_id = self._experiment(experiment)
+        except Exception as exc:  # noqa: BLE001  (MLflow and SQLAlchemy raise many types)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ValueError(f"MLflow tracking URI '{_masked(uri)}': it must be a store MLflow "
+                             f"can open, but opening it failed ({first}). Fix the URI, or leave "
+                             "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
 
     def _experiment(self, name: str) -> str:
         """The experiment's id, created if absent (another worker may create it first)."""

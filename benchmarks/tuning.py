@@ -65,18 +65,38 @@ def make_storage(spec: str) -> Storage:
             raise ValueError(f"storage '{spec}': its folder must exist and be writable, but "
                              f"{exc.strerror or exc}. Create the folder or pick another "
                              "path.") from None
+        except Exception as exc:  # noqa: BLE001  (replaying a corrupt log raises many types)
+            raise ValueError(f"storage '{spec}': it must be an Optuna journal, but replaying it "
+                             f"failed ({type(exc).__name__}: {exc}). Move the file away to start "
+                             "the studies afresh, or pass --storage another path.") from None
     shown = _masked(spec)
     try:
-        return optuna.storages.RDBStorage(spec)
+        return optuna.storages.RDBStorage(_with_driver(spec))
     except ImportError:
         raise ValueError(f"storage '{shown}': the database driver for it must be installed, "
-                         "but it is not. pip install psycopg2-binary (PostgreSQL) or PyMySQL "
+                         "but it is not. pip install -e '.[postgres]' (PostgreSQL) or PyMySQL "
                          "(MySQL).") from None
     except Exception as exc:  # noqa: BLE001  (SQLAlchemy raises many types for bad URLs)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"storage '{shown}': it must be reachable, but opening it failed "
                          f"({first}). Check the URL, the server and the credentials, or use "
                          "a .journal file on one machine.") from None
+
+
+def _with_driver(url: str) -> str:
+    """``url`` naming the installed PostgreSQL driver when it names none.
+
+    SQLAlchemy's default driver for ``postgresql://`` is psycopg2 before 2.1 and psycopg (3)
+    since; either works, so the one installed is named.
+    """
+    import importlib.util
+
+    if not url.startswith("postgresql://"):
+        return url
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return url.replace("postgresql://", f"postgresql+{driver}://", 1)
+    return url
 
 
 def _masked(url: str) -> str:

@@ -1,0 +1,241 @@
+"""The catalogue of bad input: each is one line on stderr, exit 2, no traceback, and nothing
+already in ``results/`` changes. README.md's "Errors" table lists the same cases."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+
+from benchmarks.checkpoints import save_checkpoint
+from benchmarks.cli import main
+from benchmarks.results import TABLES
+
+BASE = """\
+name: tiny
+backbones: [test_resnet]
+datasets: [synth_far]
+sizes: [20]
+strategies: [feature_extraction]
+trials: 1
+seeds: [0]
+pretrain: {dataset: synth_near, epochs: 1}
+train: {max_epochs: 1, batch_size: 16}
+"""
+"""A valid suite; a case changes one line of it (line numbers refer to it)."""
+
+FASHION = Path("/work/shared/data/FashionMNIST/raw")
+
+
+class Marker:
+    """Pickles to a call of ``os.system`` that would create a file (``weights_only=False``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.path}",)
+
+
+def _weights_of(tmp: Path, model: str) -> None:
+    save_checkpoint(timm.create_model(model, num_classes=3).state_dict(), tmp / "w.pt")
+
+
+def _corrupt_weights(tmp: Path) -> None:
+    (tmp / "w.pt").write_bytes(b"PK\x03\x04 these are not weights")
+
+
+def _code_in_pickle(tmp: Path) -> None:
+    torch.save({"conv.weight": Marker(tmp / "pwned")}, tmp / "w.pt")
+
+
+def _old_results(tmp: Path) -> None:
+    (tmp / "results" / "tiny" / "trials.csv").write_text("suite,backbone,trial\ntiny,a,0\n")
+
+
+def _bad_journal(tmp: Path) -> None:
+    (tmp / "results" / "tiny" / "optuna.journal").write_text('{"no_op_code": 1}\n')
+
+
+def _corrupt_fashion(tmp: Path) -> None:
+    raw = tmp / "fm" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01"))
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08 truncated")
+
+
+def _image_tree(tmp: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    for i in range(2):
+        (tmp / "imgs" / f"c{i}").mkdir(parents=True)
+        for j in range(4):
+            Image.fromarray(np.full((8, 8, 3), j * 40, np.uint8)).save(tmp / "imgs" / f"c{i}" /
+                                                                        f"{j}.png")
+    (tmp / "imgs" / "c0" / "4.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+
+
+def _a_file_in_the_way(tmp: Path) -> None:
+    (tmp / "afile").write_text("not a folder\n")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: a change to BASE or other arguments, and a fragment of its message."""
+
+    change: tuple[str, str] | None
+    needle: str
+    args: tuple[str, ...] = ()
+    argv: tuple[str, ...] | None = None  # instead of `run tiny.yaml ...`
+    setup: Callable[[Path], None] | None = None
+
+
+CATALOGUE = {
+    "unknown key": Case(("trials: 1", "trails: 1"), "tiny.yaml:6: key 'trails' must be one of"),
+    "missing colon": Case(("seeds: [0]", "seeds [0]"), "tiny.yaml:8: it must be valid YAML"),
+    "duplicate key": Case(("trials: 1", "trials: 1\ntrials: 2"), "duplicate key 'trials'"),
+    "quoted integer": Case(("trials: 1", "trials: '1'"), "trials must be an integer"),
+    "python tag in YAML": Case(("trials: 1", "trials: !!python/object/apply:os.system [date]"),
+                               "tiny.yaml:6: it must be valid YAML"),
+    "repeated seed": Case(("seeds: [0]", "seeds: [0, 0]"), "tiny.yaml:7: seeds must be distinct"),
+    "size above 100%": Case(("sizes: [20]", "sizes: ['120%']"), "tiny.yaml:4: sizes:"),
+    "size larger than the data": Case(("sizes: [20]", "sizes: [100000]"), "100000"),
+    "unknown strategy": Case(("[feature_extraction]", "[feature_extration]"),
+                             "Did you mean: feature_extraction"),
+    "unknown dataset": Case(("[synth_far]", "[synth_fra]"), "synth_far"),
+    "unknown backbone": Case(("[test_resnet]", "[test_resnt]"), "test_resnet"),
+    "unknown suite": Case(None, "Did you mean: quickstart", argv=("run", "quikstart")),
+    "missing image folder": Case(("[synth_far]", "[{name: imagefolder, root: {tmp}/nowhere}]"),
+                                 "nowhere"),
+    "corrupt image": Case(("[synth_far]", "[{name: imagefolder, root: {tmp}/imgs}]"),
+                          "4.png", setup=_image_tree),
+    "corrupt Fashion-MNIST file": Case(
+        ("[synth_far]", "[{name: fashion_mnist, root: {tmp}/fm}]"),
+        "train-images-idx3-ubyte", setup=_corrupt_fashion),
+    "checkpoint of another architecture": Case(
+        ("[test_resnet]", "[{name: test_resnet, weights: {tmp}/w.pt}]"), "missing",
+        setup=lambda tmp: _weights_of(tmp, "test_vit")),
+    "corrupt checkpoint": Case(("[test_resnet]", "[{name: test_resnet, weights: {tmp}/w.pt}]"),
+                               "corrupt", setup=_corrupt_weights),
+    "checkpoint that runs code": Case(
+        ("[test_resnet]", "[{name: test_resnet, weights: {tmp}/w.pt}]"), "weights_only",
+        setup=_code_in_pickle),
+    "unreachable PostgreSQL": Case(None, "postgresql://ftbench:***@127.0.0.1:1/x",
+                                   args=("--storage", "postgresql://ftbench:s3cret@127.0.0.1:1/x")),
+    "bad SQLite path": Case(None, "must be reachable",
+                            args=("--storage", "sqlite:///{tmp}/nowhere/optuna.db")),
+    "journal in a missing folder": Case(None, "its folder must exist",
+                                        args=("--storage", "{tmp}/nowhere/optuna.journal")),
+    "unreachable MLflow server": Case(None, "127.0.0.1:1",
+                                      args=("--mlflow-uri", "http://127.0.0.1:1")),
+    "bad MLflow store path": Case(None, "MLflow tracking URI",
+                                  args=("--mlflow-uri", "sqlite:///{tmp}/afile/mlflow.db"),
+                                  setup=_a_file_in_the_way),
+    "corrupt Optuna journal": Case(None, "it must be an Optuna journal", setup=_bad_journal),
+    "results folder is a file": Case(None, "must be a writable folder",
+                                     args=("--results-dir", "{tmp}/afile"),
+                                     setup=_a_file_in_the_way),
+    "results of an older version": Case(None, "columns must be those of this ftbench version",
+                                        setup=_old_results),
+    "zero workers": Case(None, "--n-workers and --threads must be >= 1",
+                         args=("--n-workers", "0")),
+    "report of a missing folder": Case(None, "must exist",
+                                       argv=("report", "{tmp}/results/nosuch")),
+    "status of a folder without a plan": Case(None, "plan.json",
+                                              argv=("status", "{tmp}/results/nosuch")),
+}
+
+
+def _digest(folder: Path) -> dict:
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _earlier_results(tmp: Path) -> Path:
+    """A results folder as an earlier run of the suite left it."""
+    out = tmp / "results" / "tiny"
+    (out / "report").mkdir(parents=True)
+    for table, columns in TABLES.items():
+        (out / f"{table}.csv").write_text(",".join(columns) + "\n")
+    (out / "report" / "report.md").write_text("# an earlier report\n")
+    (out / "suite.yaml").write_text("name: tiny\n")
+    (out / "optuna.journal").write_text("")
+    return tmp / "results"
+
+
+def _argv(case: Case, tmp: Path) -> list[str]:
+    """Write the case's suite; its command line."""
+    text = BASE if case.change is None else BASE.replace(*case.change)
+    (tmp / "tiny.yaml").write_text(text.replace("{tmp}", str(tmp)))
+    argv = case.argv or ("run", "{tmp}/tiny.yaml", "--results-dir", "{tmp}/results",
+                         "--cache-dir", "{tmp}/cache", "--no-progress", *case.args)
+    return [a.replace("{tmp}", str(tmp)) for a in argv]
+
+
+def _check(code: int, err: str, needle: str, tmp: Path, results: Path, before: dict) -> None:
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("ftbench: error: "), err
+    assert "Traceback" not in err and needle in err and "s3cret" not in err, err
+    assert _digest(results) == before
+    assert not (tmp / "cache").exists() and not (tmp / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_bad_input_is_one_line_exit_2_and_nothing_in_results_changes(tmp_path, capsys, name):
+    case = CATALOGUE[name]
+    results = _earlier_results(tmp_path)
+    if case.setup:
+        case.setup(tmp_path)
+    before = _digest(results)
+    code = main(_argv(case, tmp_path))
+    _check(code, capsys.readouterr().err, case.needle, tmp_path, results, before)
+
+
+@pytest.mark.parametrize("name", ["python tag in YAML", "unreachable PostgreSQL"])
+def test_the_installed_command_prints_no_traceback(tmp_path, name):
+    case = CATALOGUE[name]
+    results = _earlier_results(tmp_path)
+    before = _digest(results)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cli", *_argv(case, tmp_path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    _check(proc.returncode, proc.stderr, case.needle, tmp_path, results, before)
+
+
+@pytest.fixture
+def locked_folder(tmp_path):
+    """A results parent that this process cannot write to (as root: immutable, via chattr)."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    immutable = os.geteuid() == 0
+    if immutable and (shutil.which("chattr") is None or subprocess.run(
+            ["chattr", "+i", str(folder)], capture_output=True, check=False).returncode):
+        folder.chmod(0o700)
+        pytest.skip("running as root, where chmod does not stop writes, and chattr +i is "
+                    "not available on this file system")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o700)
+
+
+def test_an_unwritable_results_folder_is_one_line(tmp_path, capsys, locked_folder):
+    (tmp_path / "tiny.yaml").write_text(BASE)
+    before = _digest(locked_folder)
+    code = main(["run", str(tmp_path / "tiny.yaml"), "--results-dir", str(locked_folder),
+                 "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    _check(code, capsys.readouterr().err, "must be a writable folder", tmp_path, locked_folder,
+           before)
