@@ -104,8 +104,10 @@ def param_importances(trials: pd.DataFrame) -> pd.DataFrame:
         Columns ``IMPORTANCE_COLUMNS``, one row per cell and varied parameter, sorted by
         cell and decreasing importance.
     """
-    done = trials[(trials["status"] == "COMPLETE") & trials["val_acc"].notna()
-                  & (trials["params"] != "")]
+    if "params" not in trials:  # hand-made or very old trials.csv
+        return pd.DataFrame(columns=IMPORTANCE_COLUMNS)
+    recorded = trials["params"].map(lambda p: isinstance(p, str) and p != "")
+    done = trials[(trials["status"] == "COMPLETE") & trials["val_acc"].notna() & recorded]
     rows = []
     for key, cell in done.groupby(CELL_KEYS, sort=True):
         if len(cell) < MIN_TRIALS:

@@ -46,7 +46,9 @@ def compute_facts(trials: pd.DataFrame, final: pd.DataFrame, info: dict) -> list
     """
     facts = []
     for label, rows in (("tuning trials", trials), ("final seeds", final)):
-        times = pd.to_numeric(rows["train_time_s"], errors="coerce")
+        recorded = rows["train_time_s"] if "train_time_s" in rows else pd.Series(
+            float("nan"), index=rows.index)
+        times = pd.to_numeric(recorded, errors="coerce")
         missing = int(times.isna().sum())
         text = f"training time of the {len(rows)} {label}: {_seconds(float(times.sum()))}"
         if missing:
