@@ -22,8 +22,10 @@ from report.plot_data import ordered_strategies
 
 NAMED_TICKS_UP_TO = 20
 """Confusion matrices with more classes than this show no class names on their axes."""
-ANNOTATE_UP_TO = 10
+ANNOTATE_UP_TO = 6
 """Confusion matrices with at most this many classes print each rate in its square."""
+NAME_CHARS = 16
+"""Class names on the true-class axis are cut to this many characters."""
 
 
 def _importance_panel(ax: Axes, rows: pd.DataFrame, color: tuple) -> None:
@@ -69,13 +71,17 @@ def importance_figure(importances: pd.DataFrame, out_dir: Path, n_cols: int = 3)
     return save(fig, out_dir, name, caption)
 
 
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
 def _confusion_panel(ax: Axes, cell: pd.DataFrame) -> object:
     rates, names = matrix(cell)
     image = ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
     n = len(names)
-    if n <= NAMED_TICKS_UP_TO:
-        labels = [plot_text(c) for c in names]
-        ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=7)
+    if n <= NAMED_TICKS_UP_TO:  # names once (true axis, numbered), numbers on the other
+        labels = [plot_text(f"{i}: {_short(c)}") for i, c in enumerate(names)]
+        ax.set_xticks(range(n), [str(i) for i in range(n)], fontsize=7)
         ax.set_yticks(range(n), labels, fontsize=7)
     else:
         ax.set_xticks([])
