@@ -240,18 +240,19 @@ def _parent(run: CellRun) -> str:
 
 
 def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
-              on_start: Callable[[str], None] | None = None) -> dict:
+              heartbeat: Callable[[str], None] | None = None) -> dict:
     """Retrain the cell's best configuration with ``seed`` and score it on the test split.
 
-    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash).
+    ``heartbeat(run_id)`` is called once its MLflow run exists (to find it after a crash) and
+    after every epoch (so that workers on other hosts do not take it for abandoned).
     """
     strategy_cls = get_strategy(run.cell.strategy)
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
     cfg = strategy.config.to_dict()
     run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
                                    parent=_parent(run), tags={"ftbench.kind": "final"})
-    if on_start is not None:
-        on_start(run_id)
+    beat = (lambda: heartbeat(run_id)) if heartbeat is not None else (lambda: None)
+    beat()
     try:
         model = build_model(run, seed=seed)
         data = tensor_data(run, model)
@@ -259,6 +260,7 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         def report(epoch: int, metrics: dict[str, float]) -> None:
             run.tracker.log_metrics(run_id, metrics, step=epoch)
             run.progress.epoch()
+            beat()
 
         result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
                        report=report)

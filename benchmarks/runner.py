@@ -204,14 +204,14 @@ def _run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) ->
     failure = None
     try:
         row = run_final(run, best[0], best[1], seed,
-                        on_start=lambda run_id: tuning.mark_alive(trial, run_id))
-        finals.tell(trial, row["test_acc"])
+                        heartbeat=lambda run_id: tuning.mark_alive(trial, run_id))
+        tuning.tell(finals, trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
-        finals.tell(trial, state=tuning.TrialState.FAIL)
+        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
         failure = out_of_memory_reason(exc) if is_out_of_memory(exc) else \
             f"{type(exc).__name__}: {exc}"
     except BaseException:
-        finals.tell(trial, state=tuning.TrialState.FAIL)
+        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
         raise
     finally:
         run.progress.finish(run.train_cfg.max_epochs)

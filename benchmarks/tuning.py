@@ -71,7 +71,7 @@ def make_storage(spec: str) -> Storage:
                              "the studies afresh, or pass --storage another path.") from None
     shown = _masked(spec)
     try:
-        return optuna.storages.RDBStorage(_with_driver(spec))
+        return _open_rdb(_with_driver(spec))
     except ImportError:
         raise ValueError(f"storage '{shown}': the database driver for it must be installed, "
                          "but it is not. pip install -e '.[postgres]' (PostgreSQL) or PyMySQL "
@@ -81,6 +81,26 @@ def make_storage(spec: str) -> Storage:
         raise ValueError(f"storage '{shown}': it must be reachable, but opening it failed "
                          f"({first}). Check the URL, the server and the credentials, or use "
                          "a .journal file on one machine.") from None
+
+
+SCHEMA_ATTEMPTS = 5
+"""Tries at opening a database storage whose schema other workers create at the same time."""
+
+
+def _open_rdb(url: str) -> optuna.storages.RDBStorage:
+    """``RDBStorage(url)``, tried again when workers starting together race to create its
+    tables: PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` is not atomic, and the loser gets a
+    unique violation (on ``pg_type_typname_nsp_index``) although the tables then exist."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except IntegrityError:
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _with_driver(url: str) -> str:
@@ -157,6 +177,7 @@ def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None
     if remaining_trials(study, n_trials) == 0:
         return None
     trial = study.ask()
+    mark_alive(trial)  # at once: another worker must never take it for an abandoned one
     before = [t for t in study.get_trials(deepcopy=False)
               if t.number < trial.number and counts(t)]
     if len(before) < n_trials:
@@ -176,14 +197,25 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
         try:
             value = objective(trial)
         except optuna.TrialPruned:
-            study.tell(trial, state=TrialState.PRUNED)
+            tell(study, trial, state=TrialState.PRUNED)
         except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
-            study.tell(trial, state=TrialState.FAIL)
+            tell(study, trial, state=TrialState.FAIL)
         except BaseException:  # interrupted: not the configuration's fault, so retried
             fail_and_retry(study, study._storage.get_trial(trial._trial_id))
             raise
         else:
-            study.tell(trial, value)
+            tell(study, trial, value)
+
+
+def tell(study: optuna.Study, trial: optuna.Trial, value: float | None = None,
+         state: TrialState | None = None) -> bool:
+    """``study.tell``, unless another worker has closed the trial meanwhile (judged it
+    abandoned: no heartbeat from this host for ``--stale-after`` seconds). Then its row is in
+    the results already, its retry runs elsewhere, and this returns False."""
+    if study._storage.get_trial(trial._trial_id).state.is_finished():
+        return False
+    study.tell(trial, value, state=state)
+    return True
 
 
 def mark_alive(trial: optuna.Trial, mlflow_run_id: str = "") -> None:
@@ -196,16 +228,22 @@ def mark_alive(trial: optuna.Trial, mlflow_run_id: str = "") -> None:
 
 
 def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial.FrozenTrial]:
-    """RUNNING trials whose process is gone: on this host, a dead pid; elsewhere, no
-    heartbeat for ``stale_after_s`` seconds."""
+    """RUNNING trials whose process is gone: on this host, a dead pid; elsewhere, or with no
+    owner recorded yet, no heartbeat (or start) for ``stale_after_s`` seconds.
+
+    A trial is asked for and marked alive in two storage writes; another worker may look in
+    between. Such a trial has no owner yet, and its start time stands in for its heartbeat,
+    so it is not failed under the worker that is about to run it.
+    """
     host, now = socket.gethostname(), time.time()
     stale = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.user_attrs
+        started = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
         if attrs.get("ftbench.host") == host:
             dead = not _pid_alive(int(attrs.get("ftbench.pid", -1)))
         else:
-            dead = now - float(attrs.get("ftbench.heartbeat", 0.0)) > stale_after_s
+            dead = now - float(attrs.get("ftbench.heartbeat", started)) > stale_after_s
         if dead:
             stale.append(trial)
     return stale
@@ -309,6 +347,7 @@ def claim_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
     if not finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         return None
     trial = finals.ask()
+    mark_alive(trial)
     if SEED not in trial.user_attrs:  # another worker claimed the last one first
         trial.set_user_attr(VOID, "no seed left to claim")
         finals.tell(trial, state=TrialState.FAIL)

@@ -54,6 +54,34 @@ def test_concurrent_asks_never_exceed_the_budget(tmp_path):
     assert tuning.remaining_trials(study, 3) == 0 or tuning.remaining_trials(study, 4) == 0
 
 
+def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
+    study = _journal_study(tmp_path)
+    owned = tuning.ask_within_budget(study, 3)
+    assert owned.user_attrs["ftbench.pid"] == os.getpid()  # its owner is recorded at once
+    other = _journal_study(tmp_path)  # another worker looks between ask and mark_alive
+    unowned = other.ask()
+    assert tuning.stale_trials(other, stale_after_s=60) == []
+    time.sleep(0.05)
+    assert [t.number for t in tuning.stale_trials(other, stale_after_s=0.01)] == [
+        unowned.number]  # with no owner, its start time is its heartbeat
+    finals = _journal_study(tmp_path, "cell/final")
+    tuning.offer_seeds(finals, [0])
+    claimed, seed = tuning.claim_seed(finals)
+    assert seed == 0 and claimed.user_attrs["ftbench.pid"] == os.getpid()
+
+
+def test_telling_a_trial_another_worker_closed_meanwhile_is_not_an_error(tmp_path):
+    study = _journal_study(tmp_path)
+    trial = tuning.ask_within_budget(study, 3)
+    other = _journal_study(tmp_path)
+    tuning.fail_and_retry(other, other.get_trials()[0])  # judged abandoned by another worker
+    assert tuning.tell(study, trial, 0.9) is False
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.WAITING]  # the retry waits for a worker
+    fresh = tuning.ask_within_budget(study, 3)
+    assert tuning.tell(study, fresh, 0.8) is True and study.best_value == 0.8
+
+
 def test_an_interrupted_trial_is_failed_and_retried_once(tmp_path):
     study = _journal_study(tmp_path)
     study.enqueue_trial({"x": 0.25}, user_attrs={"is_default": True})
@@ -151,3 +179,24 @@ def test_the_same_suite_twice_on_cpu_gives_identical_trials(tmp_path):
     pd.testing.assert_frame_equal(tables[0].drop(columns=varying),
                                   tables[1].drop(columns=varying))
     assert tables[0].val_acc.notna().all()
+
+
+def test_a_storage_whose_schema_another_worker_creates_meanwhile_is_opened_again(monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    calls = []
+
+    def racing(url):
+        calls.append(url)
+        if len(calls) < 3:  # PostgreSQL's answer to a concurrent CREATE TABLE IF NOT EXISTS
+            raise IntegrityError("CREATE TABLE studies", {}, Exception("pg_type_typname_nsp"))
+        return "opened"
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    monkeypatch.setattr(tuning.time, "sleep", lambda s: None)
+    assert tuning.make_storage("sqlite:///x.db") == "opened" and len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(tuning, "SCHEMA_ATTEMPTS", 2)
+    with pytest.raises(ValueError, match="it must be reachable, but opening it failed"):
+        tuning.make_storage("sqlite:///x.db")
+    assert len(calls) == 2
