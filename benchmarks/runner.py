@@ -16,19 +16,13 @@ import yaml
 from benchmarks import tuning
 from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import check_backbone_name
-from benchmarks.cell import (
-    CellRun,
-    close_parent,
-    make_objective,
-    record_interrupted,
-    run_final,
-    strategy_context,
-)
+from benchmarks.cell import CellRun
+from benchmarks.cells_run import run_grid
 from benchmarks.costs_table import write_backbone_costs
 from benchmarks.data import TaskData
 from benchmarks.data.resize import resize_task
 from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
-from benchmarks.memory import is_out_of_memory, out_of_memory_reason, peak_rss_mb, release_memory
+from benchmarks.memory import peak_rss_mb
 from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
@@ -38,7 +32,6 @@ from benchmarks.weights import resolve_weights
 from benchmarks.workers import spawn_workers, wait_for_workers
 from strategies import get_strategy
 
-WAIT_S = 2.0
 """Pause before visiting again the cells whose last trials run in other workers."""
 
 
@@ -109,7 +102,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                         progress) for cell in grid]
         helpers = spawn_workers(out / "suite.yaml", options, mlflow_uri, storage_spec, cache)
         try:
-            _run_grid(suite, runs, storage, options.stale_after_s)
+            run_grid(suite, runs, storage, options.stale_after_s)
         finally:
             wait_for_workers(helpers, progress)
     finally:
@@ -139,97 +132,6 @@ def _open_outputs(suite: Suite, options: RunOptions,
     storage = storage or tuning.make_storage(spec)
     tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
     return writer, storage, spec, tracker
-
-
-def _run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
-              stale_after_s: float) -> None:
-    """Every cell in order; cells waiting on other workers are visited again until done."""
-    pending = list(enumerate(runs, start=1))
-    while pending:
-        waiting = []
-        for index, run in pending:
-            run.progress.set_cell(index, len(runs))
-            if not _run_cell(suite, run, storage, stale_after_s):
-                waiting.append((index, run))
-        if waiting:
-            time.sleep(WAIT_S)
-        pending = waiting
-
-
-def _run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float) -> bool:
-    """Tune one cell, then retrain its best configuration over the suite's seeds.
-
-    Returns False when the cell must wait: its last trials still run in another worker, so
-    its best configuration is not known yet.
-    """
-    ctx = strategy_context(run)
-    study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
-                              suite.trials)
-    strategy_cls = get_strategy(run.cell.strategy)
-    tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
-    for trial in tuning.stale_trials(study, stale_after_s):
-        record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
-    tuning.optimize(study, make_objective(run, ctx), suite.trials)
-    if tuning.running_elsewhere(study):
-        return False
-    _run_finals(suite, run, storage, stale_after_s, tuning.best_config(study))
-    return True
-
-
-def _run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
-                best: tuple[int, dict] | None) -> None:
-    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
-    finals = tuning.open_finals(run.cell.key, storage)
-    for trial in tuning.stale_trials(finals, stale_after_s):
-        tuning.fail(finals, trial)
-        if trial.user_attrs.get("ftbench.mlflow_run_id"):
-            run.tracker.end_run(trial.user_attrs["ftbench.mlflow_run_id"], "KILLED")
-    missing = [s for s in suite.seeds if s not in _final_seeds_done(run)]
-    if best is not None and missing:
-        tuning.offer_seeds(finals, missing)
-        while (claim := tuning.claim_seed(finals)) is not None:
-            trial, seed = claim
-            _run_seed(run, best, trial, seed, finals)
-    all_in = len(_final_seeds_done(run)) == len(suite.seeds)
-    if best is None or (all_in and not tuning.running_elsewhere(finals)):
-        close_parent(run)
-    elif not tuning.running_elsewhere(finals):  # a seed failed; running again retries it
-        close_parent(run, "FAILED")
-
-
-def _run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
-    """One final re-run; a failure is a warning on stderr, never the end of the suite."""
-    run.progress.start(f"{run.cell.key} final seed {seed}")
-    tuning.mark_alive(trial)
-    failure = None
-    try:
-        row = run_final(run, best[0], best[1], seed,
-                        heartbeat=lambda run_id: tuning.mark_alive(trial, run_id))
-        tuning.tell(finals, trial, row["test_acc"])
-    except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
-        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
-        failure = out_of_memory_reason(exc) if is_out_of_memory(exc) else \
-            f"{type(exc).__name__}: {exc}"
-    except BaseException:
-        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
-        raise
-    finally:
-        run.progress.finish(run.train_cfg.max_epochs)
-    if failure is not None:  # the failed run's tensors are unreferenced by now
-        release_memory()
-        run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out of "
-                          f"final.csv: {failure}")
-
-
-def _final_seeds_done(run: CellRun) -> set[int]:
-    """Seeds of this cell already in ``final.csv`` (resume)."""
-    final = run.writer.read("final")
-    if final.empty:
-        return set()
-    c = run.cell
-    mine = final[(final.backbone == c.backbone) & (final.dataset == c.dataset)
-                 & (final.n_train == c.n_train) & (final.strategy == c.strategy)]
-    return {int(s) for s in mine.seed}
 
 
 def _inputs(tasks: dict[str, TaskData], pretrained: dict[str, Pretrained]) -> dict:

@@ -189,12 +189,12 @@ def test_impossible_configuration_is_skipped_with_its_reason(tmp_path, monkeypat
 
 
 def test_a_failed_final_seed_is_reported_and_the_suite_goes_on(tmp_path, monkeypatch, capsys):
-    from benchmarks import runner
+    from benchmarks import cells_run
 
     def broken(run, trial, config, seed, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(runner, "run_final", broken)
+    monkeypatch.setattr(cells_run, "run_final", broken)
     suite = tmp_path / "fail.yaml"
     suite.write_text(TINY.replace("sizes: [40, 20]", "sizes: [20]")
                      .replace("[feature_extraction, partial_freeze, full_finetune, from_scratch]",
