@@ -41,7 +41,7 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
     """
     name = "accuracy_by_size"
     caption = ("Test accuracy against training-set size (log scale): mean over seeds, "
-               "band = 95% t-interval.")
+               "band = 95% t-interval, clipped to [0, 1].")
     if acc.empty:
         return empty_figure(out_dir, name, caption, "no final results")
     panels = list(acc.groupby(["dataset", "backbone"], sort=True))
