@@ -9,6 +9,8 @@ import sys
 
 import torch
 
+from benchmarks.messages import first_line
+
 
 def peak_rss_mb() -> float:
     """The peak resident set size of this process so far, in MiB (Linux and macOS)."""
@@ -43,9 +45,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def out_of_memory_reason(exc: BaseException) -> str:
     """One line for ``trials.csv``: what ran out and how to make the run fit."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-    return (f"out of memory ({first}). Lower train.batch_size, use train.precision: bf16, or "
-            "pick a smaller backbone or input_size.")
+    return (f"out of memory ({first_line(exc, 300)}). Lower train.batch_size, use "
+            "train.precision: bf16, or pick a smaller backbone or input_size.")
 
 
 def release_memory() -> None:

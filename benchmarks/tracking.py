@@ -20,6 +20,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
+from benchmarks.messages import first_line, masked_url
+
 PARAM_LIMIT = 500  # MLflow's maximum length of a parameter value
 FLUSH_EVERY_MS = 5000
 
@@ -45,14 +47,6 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
                          f"connecting to {parts.hostname}:{port} failed ({exc}). Start the "
                          "server (`mlflow server --host 127.0.0.1`), fix the URI, or leave "
                          "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
-
-
-def _masked(uri: str) -> str:
-    """``uri`` with its password replaced by ``***``."""
-    parts = urlsplit(uri)
-    if not parts.password:
-        return uri
-    return uri.replace(f":{parts.password}@", ":***@", 1)
 
 
 @contextlib.contextmanager
@@ -82,10 +76,10 @@ class Tracker:
                 self.client = MlflowClient(tracking_uri=uri)
                 self.experiment_id = self._experiment(experiment)
         except Exception as exc:  # noqa: BLE001  (MLflow and SQLAlchemy raise many types)
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise ValueError(f"MLflow tracking URI '{_masked(uri)}': it must be a store MLflow "
-                             f"can open, but opening it failed ({first}). Fix the URI, or leave "
-                             "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
+            raise ValueError(f"MLflow tracking URI '{masked_url(uri)}': it must be a store "
+                             "MLflow can open, but opening it failed "
+                             f"({first_line(exc, 300)}). Fix the URI, or leave --mlflow-uri "
+                             "out to log to results/<suite>/mlflow.db.") from None
 
     def _experiment(self, name: str) -> str:
         """The experiment's id, created if absent (another worker may create it first)."""

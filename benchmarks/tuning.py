@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from benchmarks.messages import first_line, masked_url
 from benchmarks.suite import PrunerConfig
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -69,7 +70,7 @@ def make_storage(spec: str) -> Storage:
             raise ValueError(f"storage '{spec}': it must be an Optuna journal, but replaying it "
                              f"failed ({type(exc).__name__}: {exc}). Move the file away to start "
                              "the studies afresh, or pass --storage another path.") from None
-    shown = _masked(spec)
+    shown = masked_url(spec)
     try:
         return _open_rdb(_with_driver(spec))
     except ImportError:
@@ -77,10 +78,9 @@ def make_storage(spec: str) -> Storage:
                          "but it is not. pip install -e '.[postgres]' (PostgreSQL) or PyMySQL "
                          "(MySQL).") from None
     except Exception as exc:  # noqa: BLE001  (SQLAlchemy raises many types for bad URLs)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"storage '{shown}': it must be reachable, but opening it failed "
-                         f"({first}). Check the URL, the server and the credentials, or use "
-                         "a .journal file on one machine.") from None
+                         f"({first_line(exc)}). Check the URL, the server and the credentials, "
+                         "or use a .journal file on one machine.") from None
 
 
 SCHEMA_ATTEMPTS = 5
@@ -117,17 +117,6 @@ def _with_driver(url: str) -> str:
         if importlib.util.find_spec(module) is not None:
             return url.replace("postgresql://", f"postgresql+{driver}://", 1)
     return url
-
-
-def _masked(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_study(
