@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from report.plot_data import ordered_strategies
-
 CONFUSION_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "n_seeds", "true_idx",
                      "true_class", "pred_idx", "pred_class", "count", "rate"]
 GRID_KEYS = ["dataset", "backbone", "n_train"]
@@ -16,17 +14,15 @@ PAIR_KEYS = ["true_idx", "true_class", "pred_idx", "pred_class"]
 def best_strategies(final: pd.DataFrame) -> pd.DataFrame:
     """The strategy with the highest mean test accuracy per (dataset, backbone, n_train).
 
-    Ties go to the strategy first in the canonical order.
+    Ties go to the strategy first by name, the rule of sections 1 and 5 (the first maximum
+    over strategies in sorted order), so every section names the same best strategy.
 
     Returns:
         Columns ``GRID_KEYS + ["strategy"]``.
     """
-    means = final.groupby(GRID_KEYS + ["strategy"], sort=True)["test_acc"].mean().reset_index()
-    rank = {s: i for i, s in enumerate(ordered_strategies(means["strategy"].tolist()))}
-    means = means.assign(_rank=means["strategy"].map(rank))
-    means = means.sort_values(GRID_KEYS + ["test_acc", "_rank"],
-                              ascending=[True] * len(GRID_KEYS) + [False, True])
-    return means.drop_duplicates(GRID_KEYS)[GRID_KEYS + ["strategy"]].reset_index(drop=True)
+    means = final.groupby(GRID_KEYS + ["strategy"], sort=True)["test_acc"].mean()
+    best = means.groupby(level=GRID_KEYS, sort=True).idxmax()
+    return pd.DataFrame(best.tolist(), columns=GRID_KEYS + ["strategy"])
 
 
 def best_confusion(final: pd.DataFrame, confusion: pd.DataFrame | None) -> pd.DataFrame:

@@ -268,3 +268,16 @@ def test_present_but_empty_or_malformed_epochs_csv(results_dir, tmp_path, conten
     (tmp_path / "epochs.csv").write_text(content)
     with pytest.raises(ValueError, match=r"epochs.csv.*ftbench run"):
         build_report(tmp_path)
+
+
+def test_the_best_strategy_of_a_tie_is_the_one_sections_1_and_5_name():
+    from report.confusion import best_strategies
+    from report.similarity import similarity_table
+
+    tie = pd.DataFrame(_final_rows())
+    tie = tie[(tie.dataset == "cifar-mini") & (tie.n_train == 50)
+              & tie.strategy.isin(["partial_freeze", "full_finetune"])].assign(test_acc=0.5)
+    scratch = tie[tie.strategy == "full_finetune"].assign(strategy="from_scratch", test_acc=0.1)
+    final = pd.concat([tie, scratch])
+    assert best_strategies(final).strategy.tolist() == ["full_finetune"]  # first by name
+    assert similarity_table(final).best_pretrained.tolist() == ["full_finetune"]
