@@ -128,8 +128,8 @@ def _method_text(dropped: list[str]) -> Paragraph:
     text = (
         "One row per guideline regime present, for each dataset and backbone. When several "
         "training-set sizes fall in one regime, the row uses the largest of them. Test "
-        "accuracy: mean over seeds with a 95% Student-t interval (clipped to [0, 1]). p: two-sided "
-        f"{PAIRED_TEST_NAME} of per-seed test accuracy, measured best vs guideline strategy, "
+        "accuracy: mean over seeds with a 95% Student-t interval (clipped to [0, 1]). p: "
+        f"two-sided {PAIRED_TEST_NAME} of per-seed test accuracy, measured best vs guideline strategy, "
         f"over seeds present in both. Strategy verdict: agrees if the guideline strategy is "
         f"best or not significantly worse (p >= {ALPHA}); disagrees if p < {ALPHA}; "
         "inconclusive with fewer than 2 seeds or if it was not run. Measured good LR: "

@@ -215,7 +215,8 @@ def good_lr_range(trials: pd.DataFrame) -> tuple[tuple[float, float] | None, int
 
 
 def _strategy_part(cell: pd.DataFrame, guide: Guideline) -> dict:
-    intervals = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS) for s, g in cell.groupby("strategy", sort=True)}
+    intervals = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS)
+                 for s, g in cell.groupby("strategy", sort=True)}
     best = max(intervals, key=lambda s: intervals[s].mean)
     none = Interval(math.nan, math.nan, math.nan, 0)
     ran = guide.strategy in intervals

@@ -50,7 +50,8 @@ def _row(cell: pd.DataFrame) -> dict:
     first = cell.iloc[0]
     family = str(first.get("family", "") or "")
     amount = AMOUNTS.get(str(first["regime"]), "middle")
-    means = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS).mean for s, g in cell.groupby("strategy")}
+    means = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS).mean
+             for s, g in cell.groupby("strategy")}
     by_seed = cell.groupby(["strategy", "seed"])["test_acc"].mean()
     row = {"dataset": first["dataset"], "backbone": first["backbone"], "family": family,
            "n_train": int(first["n_train"]), "regime": first["regime"], "amount": amount,
