@@ -216,11 +216,22 @@ def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
            "params": json.dumps(config, sort_keys=True), "max_epochs": run.train_cfg.max_epochs,
            "n_val": len(run.split.val_idx), "status": "FAIL",
            "reason": f"interrupted: the process running it ({where}) stopped; {then}",
-           "mlflow_run_id": attrs.get("ftbench.mlflow_run_id", "")}
+           "mlflow_run_id": interrupted_run_id(run, trial, f"trial {trial.number}")}
     run.writer.append("trials", row)
     if row["mlflow_run_id"]:
         run.tracker.end_run(row["mlflow_run_id"], "KILLED",
                             {"ftbench.status": "FAIL", "ftbench.reason": row["reason"]})
+
+
+def interrupted_run_id(run: CellRun, trial: Any, name: str) -> str:
+    """The MLflow run of an interrupted trial (``name``: its run name), or ''.
+
+    The id is in the trial's attributes, unless the process died between creating the run
+    and recording its id; then it is the cell's RUNNING child run of that name (the trial's
+    process is gone, so no one else runs it).
+    """
+    recorded = trial.user_attrs.get("ftbench.mlflow_run_id")
+    return recorded or run.tracker.running_child(_parent(run), name) or ""
 
 
 def _expected(exc: Exception) -> bool:
@@ -240,19 +251,20 @@ def _parent(run: CellRun) -> str:
 
 
 def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
-              heartbeat: Callable[[str], None] | None = None) -> dict:
+              on_start: Callable[[str], None] = lambda run_id: None,
+              on_epoch: Callable[[], None] = lambda: None) -> dict:
     """Retrain the cell's best configuration with ``seed`` and score it on the test split.
 
-    ``heartbeat(run_id)`` is called once its MLflow run exists (to find it after a crash) and
-    after every epoch (so that workers on other hosts do not take it for abandoned).
+    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash),
+    ``on_epoch()`` after every epoch (so that workers on other hosts do not take it for
+    abandoned).
     """
     strategy_cls = get_strategy(run.cell.strategy)
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
     cfg = strategy.config.to_dict()
     run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
                                    parent=_parent(run), tags={"ftbench.kind": "final"})
-    beat = (lambda: heartbeat(run_id)) if heartbeat is not None else (lambda: None)
-    beat()
+    on_start(run_id)
     try:
         model = build_model(run, seed=seed)
         data = tensor_data(run, model)
@@ -260,7 +272,7 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         def report(epoch: int, metrics: dict[str, float]) -> None:
             run.tracker.log_metrics(run_id, metrics, step=epoch)
             run.progress.epoch()
-            beat()
+            on_epoch()
 
         result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
                        report=report)

@@ -9,6 +9,7 @@ from benchmarks import tuning
 from benchmarks.cell import (
     CellRun,
     close_parent,
+    interrupted_run_id,
     make_objective,
     record_interrupted,
     run_final,
@@ -63,8 +64,10 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
     finals = tuning.open_finals(run.cell.key, storage)
     for trial in tuning.stale_trials(finals, stale_after_s):
         tuning.fail(finals, trial)
-        if trial.user_attrs.get("ftbench.mlflow_run_id"):
-            run.tracker.end_run(trial.user_attrs["ftbench.mlflow_run_id"], "KILLED")
+        seed = trial.user_attrs.get(tuning.SEED)  # none: killed while voiding a late claim
+        run_id = "" if seed is None else interrupted_run_id(run, trial, f"final seed {seed}")
+        if run_id:
+            run.tracker.end_run(run_id, "KILLED")
     missing = [s for s in suite.seeds if s not in final_seeds_done(run)]
     if best is not None and missing:
         tuning.offer_seeds(finals, missing)
@@ -80,12 +83,12 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
 
 def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
     """One final re-run; a failure is a warning on stderr, never the end of the suite."""
-    run.progress.start(f"{run.cell.key} final seed {seed}")
-    tuning.mark_alive(trial)
+    run.progress.start(f"{run.cell.key} final seed {seed}")  # claim_seed marked it alive
     failure = None
     try:
         row = run_final(run, best[0], best[1], seed,
-                        heartbeat=lambda run_id: tuning.mark_alive(trial, run_id))
+                        on_start=lambda run_id: tuning.mark_alive(trial, run_id),
+                        on_epoch=lambda: tuning.beat(trial))
         tuning.tell(finals, trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
         tuning.tell(finals, trial, state=tuning.TrialState.FAIL)

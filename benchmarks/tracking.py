@@ -131,6 +131,15 @@ class Tracker:
             self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         self.client.set_terminated(run_id, status=status)
 
+    def running_child(self, parent: str, name: str) -> str | None:
+        """The RUNNING child run called ``name`` of ``parent``, or None: the run of a process
+        that died after creating it and before ftbench recorded its id in the storage."""
+        query = (f"tags.`mlflow.parentRunId` = '{parent}' and tags.`mlflow.runName` = '{name}' "
+                 "and attributes.status = 'RUNNING'")
+        runs = self.client.search_runs([self.experiment_id], filter_string=query,
+                                       max_results=1)
+        return runs[0].info.run_id if runs else None
+
     def named_run(self, name: str, params: Mapping[str, Any]) -> str:
         """The top-level run called ``name`` (a cell's parent run), found again on resume."""
         if name not in self._named:

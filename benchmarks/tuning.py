@@ -211,9 +211,14 @@ def mark_alive(trial: optuna.Trial, mlflow_run_id: str = "") -> None:
     """Record who runs ``trial`` and when it last made progress (see :func:`stale_trials`)."""
     trial.set_user_attr("ftbench.host", socket.gethostname())
     trial.set_user_attr("ftbench.pid", os.getpid())
-    trial.set_user_attr("ftbench.heartbeat", time.time())
+    beat(trial)
     if mlflow_run_id:
         trial.set_user_attr("ftbench.mlflow_run_id", mlflow_run_id)
+
+
+def beat(trial: optuna.Trial) -> None:
+    """Record that ``trial`` made progress just now (one storage write, once per epoch)."""
+    trial.set_user_attr("ftbench.heartbeat", time.time())
 
 
 def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial.FrozenTrial]:
@@ -276,7 +281,7 @@ def pruning_report(trial: optuna.Trial) -> Callable[[int, float], None]:
     """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned."""
 
     def report(epoch: int, value: float) -> None:
-        trial.set_user_attr("ftbench.heartbeat", time.time())
+        beat(trial)
         trial.report(value, step=epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch} (val_acc={value:.4f})")

@@ -200,3 +200,17 @@ def test_a_storage_whose_schema_another_worker_creates_meanwhile_is_opened_again
     with pytest.raises(ValueError, match="it must be reachable, but opening it failed"):
         tuning.make_storage("sqlite:///x.db")
     assert len(calls) == 2
+
+
+def test_the_run_of_a_process_killed_before_recording_its_id_is_found(tmp_path):
+    from benchmarks.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}", "exp")
+    parent = tracker.start_run("cell", {})
+    done = tracker.start_run("final seed 0", {}, parent=parent)
+    tracker.end_run(done, "FINISHED")
+    orphan = tracker.start_run("final seed 1", {}, parent=parent)
+    elsewhere = tracker.start_run("final seed 1", {}, parent=tracker.start_run("other", {}))
+    assert tracker.running_child(parent, "final seed 1") == orphan != elsewhere
+    assert tracker.running_child(parent, "final seed 0") is None  # finished: not an orphan
+    assert tracker.running_child(parent, "trial 7") is None
