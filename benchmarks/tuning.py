@@ -161,19 +161,29 @@ def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None
 
     Trial numbers are given out in order by the storage, also to concurrent workers, so a
     trial is within the budget when fewer than ``n_trials`` counting trials have a smaller
-    number; one that is not is closed at once as void, and never runs.
+    number; one that is not is closed at once as void, and never runs. So is a second copy
+    of the guideline default, enqueued by two workers opening a new study at once.
     """
-    if remaining_trials(study, n_trials) == 0:
-        return None
-    trial = study.ask()
-    mark_alive(trial)  # at once: another worker must never take it for an abandoned one
-    before = [t for t in study.get_trials(deepcopy=False)
-              if t.number < trial.number and counts(t)]
-    if len(before) < n_trials:
+    while remaining_trials(study, n_trials) > 0:
+        trial = study.ask()
+        mark_alive(trial)  # at once: another worker must never take it for an abandoned one
+        earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
+        if sum(counts(t) for t in earlier) >= n_trials:
+            _void(study, trial, "over budget: another worker took the last trial")
+            return None
+        if not _first_default(trial, earlier):
+            _void(study, trial, "guideline default enqueued twice; an earlier copy runs it")
+            continue
         return trial
-    trial.set_user_attr(VOID, "over budget: another worker took the last trial")
-    study.tell(trial, state=TrialState.FAIL)
     return None
+
+
+def _first_default(trial: optuna.Trial, earlier: list[optuna.trial.FrozenTrial]) -> bool:
+    """False for a copy of the guideline default (not a retry) that an earlier one precedes."""
+    def original(t: Any) -> bool:
+        return is_default(t) and retry_of(t) is None
+
+    return not original(trial) or not any(original(t) for t in earlier)
 
 
 def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: int) -> None:
@@ -328,7 +338,11 @@ SEED = "ftbench.seed"
 
 
 def offer_seeds(finals: optuna.Study, seeds: list[int]) -> None:
-    """Enqueue every seed in ``seeds`` not already waiting or running."""
+    """Enqueue every seed in ``seeds`` not already waiting or running.
+
+    Two workers offering at once may both enqueue a seed (the check and the enqueue are two
+    storage calls); :func:`claim_seed` voids the later copy, so it never runs twice.
+    """
     active = {t.user_attrs.get(SEED) for t in finals.get_trials(
         deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))}
     for seed in seeds:
@@ -337,16 +351,37 @@ def offer_seeds(finals: optuna.Study, seeds: list[int]) -> None:
 
 
 def claim_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
-    """The next waiting seed, claimed by this worker; None when none is left."""
-    if not finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        return None
-    trial = finals.ask()
-    mark_alive(trial)
-    if SEED not in trial.user_attrs:  # another worker claimed the last one first
-        trial.set_user_attr(VOID, "no seed left to claim")
-        finals.tell(trial, state=TrialState.FAIL)
-        return None
-    return trial, int(trial.user_attrs[SEED])
+    """The next waiting seed, claimed by this worker; None when none is left.
+
+    Copies of a seed offered twice are voided here: waiting trials are claimed in the order
+    of their numbers, so when this one is claimed every copy with a smaller number has been
+    claimed already, and if one of those is running or complete this one is the duplicate.
+    """
+    while finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        trial = finals.ask()
+        mark_alive(trial)
+        seed = trial.user_attrs.get(SEED)
+        if seed is None:  # another worker claimed the last one first
+            _void(finals, trial, "no seed left to claim")
+            return None
+        if _taken_before(finals, trial.number, seed):
+            _void(finals, trial, f"seed {seed} offered twice; an earlier copy runs it")
+            continue
+        return trial, int(seed)
+    return None
+
+
+def _taken_before(finals: optuna.Study, number: int, seed: int) -> bool:
+    """Whether a copy of ``seed`` numbered below ``number`` is running or complete."""
+    return any(t.number < number and t.user_attrs.get(SEED) == seed
+               for t in finals.get_trials(deepcopy=False,
+                                          states=(TrialState.RUNNING, TrialState.COMPLETE)))
+
+
+def _void(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
+    """Close ``trial`` as failed and not counting, saying why."""
+    trial.set_user_attr(VOID, why)
+    study.tell(trial, state=TrialState.FAIL)
 
 
 def running_elsewhere(study: optuna.Study) -> bool:

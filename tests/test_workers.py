@@ -54,6 +54,19 @@ def test_concurrent_asks_never_exceed_the_budget(tmp_path):
     assert tuning.remaining_trials(study, 3) == 0 or tuning.remaining_trials(study, 4) == 0
 
 
+def test_a_default_enqueued_by_two_workers_at_once_runs_once(tmp_path):
+    first, second = _journal_study(tmp_path), _journal_study(tmp_path)
+    params = {"x": 0.25}
+    tuning.enqueue_default(first, params)
+    second.enqueue_trial(params, user_attrs={"is_default": True})  # looked before it was there
+    a = tuning.ask_within_budget(first, 3)
+    b = tuning.ask_within_budget(second, 3)  # claims the copy, voids it, asks a fresh trial
+    assert tuning.is_default(a) and not tuning.is_default(b) and b.number == 2
+    trials = second.get_trials()
+    assert trials[1].state == TrialState.FAIL and "twice" in trials[1].user_attrs[tuning.VOID]
+    assert tuning.remaining_trials(second, 3) == 1  # the void copy used none of the budget
+
+
 def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
     study = _journal_study(tmp_path)
     owned = tuning.ask_within_budget(study, 3)
@@ -68,6 +81,35 @@ def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
     tuning.offer_seeds(finals, [0])
     claimed, seed = tuning.claim_seed(finals)
     assert seed == 0 and claimed.user_attrs["ftbench.pid"] == os.getpid()
+
+
+def test_a_seed_offered_by_two_workers_at_once_runs_once(tmp_path):
+    first, second = _journal_study(tmp_path, "c/final"), _journal_study(tmp_path, "c/final")
+    tuning.offer_seeds(first, [0, 1])
+    for seed in (0, 1):  # the second worker looked before the first enqueued: it offers too
+        second.enqueue_trial({}, user_attrs={tuning.SEED: seed})
+    assert len(first.get_trials(states=(TrialState.WAITING,))) == 4
+    a, b = tuning.claim_seed(first), tuning.claim_seed(second)
+    assert {a[1], b[1]} == {0, 1}
+    first.tell(a[0], 0.9)  # one seed done; the other still running in the second worker
+    assert tuning.claim_seed(first) is None  # both copies voided, not run
+    assert tuning.claim_seed(second) is None
+    trials = first.get_trials()
+    ran = [t.user_attrs[tuning.SEED] for t in trials if tuning.VOID not in t.user_attrs]
+    assert sorted(ran) == [0, 1]
+    voided = [t for t in trials if tuning.VOID in t.user_attrs]
+    assert len(voided) == 2 and all(t.state == TrialState.FAIL for t in voided)
+    assert all("offered twice" in t.user_attrs[tuning.VOID] for t in voided)
+
+
+def test_a_seed_whose_run_failed_is_offered_and_claimed_again(tmp_path):
+    finals = _journal_study(tmp_path, "c/final")
+    tuning.offer_seeds(finals, [0])
+    trial, seed = tuning.claim_seed(finals)
+    finals.tell(trial, state=TrialState.FAIL)  # the re-run raised
+    tuning.offer_seeds(finals, [0])
+    again = tuning.claim_seed(finals)
+    assert again is not None and again[1] == 0 and again[0].number > trial.number
 
 
 def test_telling_a_trial_another_worker_closed_meanwhile_is_not_an_error(tmp_path):
