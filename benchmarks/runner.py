@@ -13,7 +13,6 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks import tuning
 from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import check_backbone_name
 from benchmarks.cell import CellRun
@@ -26,6 +25,7 @@ from benchmarks.memory import peak_rss_mb
 from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
+from benchmarks.storage import Storage, make_storage
 from benchmarks.suite import Suite
 from benchmarks.tracking import Tracker, check_reachable, default_uri
 from benchmarks.weights import resolve_weights
@@ -118,10 +118,10 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
 
 
 def _open_outputs(suite: Suite, options: RunOptions,
-                  out: Path) -> tuple[ResultsWriter, tuning.Storage, str, Tracker]:
+                  out: Path) -> tuple[ResultsWriter, Storage, str, Tracker]:
     """The results folder, the Optuna storage and the MLflow store, opened in an order that
     writes nothing into ``out`` when one of them is wrong (each raises a one-line error)."""
-    storage = tuning.make_storage(options.storage) if options.storage else None
+    storage = make_storage(options.storage) if options.storage else None
     tracker = None
     if options.mlflow_uri:
         check_reachable(options.mlflow_uri)
@@ -129,7 +129,7 @@ def _open_outputs(suite: Suite, options: RunOptions,
     writer = ResultsWriter(out)
     writer.check_headers()
     spec = options.storage or str((out / "optuna.journal").resolve())
-    storage = storage or tuning.make_storage(spec)
+    storage = storage or make_storage(spec)
     tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
     return writer, storage, spec, tracker
 

@@ -26,6 +26,7 @@ from mlflow import MlflowClient
 
 from benchmarks import tuning
 from benchmarks.cli import main
+from benchmarks.storage import make_storage
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +147,7 @@ def _check_exact(out: Path, storage: str) -> None:
     assert len(children) == len(trials) + len(final)  # one run per trial and per seed
     assert sorted(r.info.run_id for r in children) == sorted(
         list(trials.mlflow_run_id) + list(final.mlflow_run_id))
-    loaded = tuning.make_storage(storage)
+    loaded = make_storage(storage)
     pids = set()
     for strategy in ("full_finetune", "partial_freeze"):
         mine = trials[trials.strategy == strategy]

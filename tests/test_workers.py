@@ -14,8 +14,9 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from benchmarks import tuning
+from benchmarks import storage, tuning
 from benchmarks.cli import main
+from benchmarks.storage import make_storage
 
 SUITE = """
 name: {name}
@@ -32,7 +33,7 @@ pruner: {{type: none}}
 
 
 def _journal_study(tmp_path, name="cell"):
-    storage = tuning.make_storage(str(tmp_path / "s.journal"))
+    storage = make_storage(str(tmp_path / "s.journal"))
     return optuna.create_study(study_name=name, storage=storage, direction="maximize",
                                load_if_exists=True)
 
@@ -106,6 +107,7 @@ def test_a_seed_whose_run_failed_is_offered_and_claimed_again(tmp_path):
     finals = _journal_study(tmp_path, "c/final")
     tuning.offer_seeds(finals, [0])
     trial, seed = tuning.claim_seed(finals)
+    assert seed == 0
     finals.tell(trial, state=TrialState.FAIL)  # the re-run raised
     tuning.offer_seeds(finals, [0])
     again = tuning.claim_seed(finals)
@@ -169,7 +171,7 @@ def test_two_worker_processes_share_one_cell_exactly(tmp_path):
     final = pd.read_csv(tmp_path / "r" / "pair" / "final.csv")
     assert sorted(final.seed) == [0, 1]
     study = optuna.load_study(study_name="test_resnet/synth_far/n80/full_finetune",
-                              storage=tuning.make_storage(str(tmp_path / "shared.journal")))
+                              storage=make_storage(str(tmp_path / "shared.journal")))
     ran = [t for t in study.get_trials() if tuning.counts(t)]
     assert len(ran) == 12 and len({t.user_attrs["ftbench.pid"] for t in ran}) == 2
     client = MlflowClient(f"sqlite:///{tmp_path / 'r' / 'pair' / 'mlflow.db'}")
@@ -235,12 +237,12 @@ def test_a_storage_whose_schema_another_worker_creates_meanwhile_is_opened_again
         return "opened"
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
-    monkeypatch.setattr(tuning.time, "sleep", lambda s: None)
-    assert tuning.make_storage("sqlite:///x.db") == "opened" and len(calls) == 3
+    monkeypatch.setattr(storage.time, "sleep", lambda s: None)
+    assert make_storage("sqlite:///x.db") == "opened" and len(calls) == 3
     calls.clear()
-    monkeypatch.setattr(tuning, "SCHEMA_ATTEMPTS", 2)
+    monkeypatch.setattr(storage, "SCHEMA_ATTEMPTS", 2)
     with pytest.raises(ValueError, match="it must be reachable, but opening it failed"):
-        tuning.make_storage("sqlite:///x.db")
+        make_storage("sqlite:///x.db")
     assert len(calls) == 2
 
 
