@@ -24,12 +24,13 @@ The torchvision transforms draw from torch's global CPU generator; they run insi
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
 from torchvision.transforms import v2
+
+from benchmarks.messages import did_you_mean
 
 AUGMENTATIONS = ("none", "flip_crop", "randaugment", "mixup", "cutmix")
 
@@ -66,9 +67,8 @@ class AugmentConfig:
     cutmix_alpha: float = 1.0
 
     def __post_init__(self) -> None:
-        close = difflib.get_close_matches(str(self.name), AUGMENTATIONS, n=2)
-        hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
-        fix = f"{hint}Valid names: {', '.join(AUGMENTATIONS)}"
+        hint = did_you_mean(self.name, AUGMENTATIONS, n=2)
+        fix = f"{hint} Valid names: {', '.join(AUGMENTATIONS)}".strip()
         _require("Augmentation", str(self.name), "a known name", self.name in AUGMENTATIONS,
                  self.name, fix)  # fmt: skip
         checks = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import timm
@@ -10,6 +9,7 @@ from timm.models import get_pretrained_cfg
 from torch import nn
 
 from benchmarks.checkpoints import load_checkpoint
+from benchmarks.messages import did_you_mean
 from benchmarks.tv_backbones import check_tv_name, create_tv_backbone
 
 __all__ = ["check_backbone_name", "create_backbone", "load_checkpoint", "normalisation",
@@ -30,8 +30,7 @@ def check_backbone_name(name: str) -> None:
         check_tv_name(model)
         return
     if not timm.is_model(model):
-        close = difflib.get_close_matches(model, timm.list_models(), n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(model, timm.list_models())
         raise ValueError(
             f"backbone '{name}': it must be a timm model name, but timm has no such model."
             f"{hint} (`ftbench list backbones '*resnet*'` lists them.)"

@@ -1,7 +1,10 @@
-"""Pieces of the one-line error messages: an exception's first line, a URL without secrets."""
+"""Pieces of the one-line error messages: an exception's first line, a URL without secrets,
+the closest valid names."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -18,3 +21,9 @@ def masked_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def did_you_mean(value: object, valid: Iterable[str], n: int = 3) -> str:
+    """`` Did you mean: a, b?`` naming the valid names closest to ``value`` (``""`` if none)."""
+    close = difflib.get_close_matches(str(value), list(valid), n=n)
+    return f" Did you mean: {', '.join(close)}?" if close else ""

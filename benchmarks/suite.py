@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,6 +15,7 @@ from benchmarks.augment import AugmentConfig
 from benchmarks.backbone_ref import BackboneRef, parse_backbone
 from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import DatasetRef, parse_dataset, parse_sizes
+from benchmarks.messages import did_you_mean
 from benchmarks.pretrain import PretrainConfig
 from benchmarks.suite_rules import Where, check_scalar, hints
 from benchmarks.training import TrainConfig
@@ -134,8 +134,7 @@ def load_suite(name_or_path: str) -> Suite:
         text, source = path.read_text(), str(path)
     else:
         valid = builtin_suites()
-        close = difflib.get_close_matches(name_or_path, valid, n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name_or_path, valid)
         raise ValueError(
             f"suite '{name_or_path}': it must be a built-in suite ({', '.join(valid)}) or an "
             f"existing .yaml file, but it is neither.{hint}"
@@ -213,8 +212,7 @@ def _check_keys(data: dict, cls: type, path: KeyPath, where: Where) -> None:
     owner = f"'{'.'.join(path)}': " if path else ""
     for key in data:
         if key not in valid:
-            close = difflib.get_close_matches(str(key), valid, n=2)
-            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            hint = did_you_mean(key, valid, n=2)
             raise ValueError(f"{where((*path, key))}: {owner}key '{key}' must be one of "
                              f"{', '.join(valid)}, but is unknown.{hint}")
 

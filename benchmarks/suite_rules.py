@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import typing
@@ -11,6 +10,7 @@ from typing import Any
 
 import timm.optim
 
+from benchmarks.messages import did_you_mean
 from benchmarks.yaml_lines import KeyPath
 
 PRUNERS = ("median", "hyperband", "none")
@@ -93,8 +93,7 @@ def _one_of(valid: Callable[[], Sequence[str]], shown: str = "", key: Callable =
         names = list(valid())
         if key(value) in names:
             return None
-        close = difflib.get_close_matches(str(value), names, n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(value, names)
         return f"{name} must be {shown or 'one of ' + ', '.join(names)}, but got {value!r}.{hint}"
     return rule
 

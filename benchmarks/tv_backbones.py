@@ -17,7 +17,6 @@ fixed-size window partitions).
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 from collections.abc import Callable
@@ -32,6 +31,8 @@ import torchvision
 from torch import nn
 from torchvision.models import WeightsEnum, get_model, get_model_weights, list_models
 from torchvision.ops import StochasticDepth
+
+from benchmarks.messages import did_you_mean
 
 Stage = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 """A piece of a torchvision model's forward: ``(torchvision_model, x) -> y``."""
@@ -154,8 +155,7 @@ def _get_family(name: str) -> TvFamily:
         if family.name == name:
             return family
     valid = [f.name for f in TV_FAMILIES]
-    close = difflib.get_close_matches(name, valid, n=3)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = did_you_mean(name, valid)
     raise ValueError(f"torchvision family '{name}': it must be one of {', '.join(valid)}, but "
                      f"it is not declared.{hint}")
 
@@ -321,8 +321,7 @@ def check_tv_name(name: str) -> None:
 def _supported_family(name: str) -> TvFamily:
     """The family of a supported name, or a ValueError that says what to use instead."""
     if name not in _all_names():
-        close = difflib.get_close_matches(name, list_tv_backbones(), n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, list_tv_backbones())
         raise ValueError(f"torchvision backbone '{name}': it must be a torchvision "
                          f"classification model, but there is none by that name.{hint} "
                          "(`ftbench list backbones 'tv:*'` lists them.)")

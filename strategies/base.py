@@ -72,7 +72,7 @@ class StrategyConfig:
         for key in data:
             if key not in fields:
                 close = difflib.get_close_matches(key, sorted(fields), n=3)
-                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                hint = f" Did you mean: {', '.join(close)}?" if close else ""
                 raise ValueError(
                     f"config key '{key}': it must be one of {sorted(fields)}, "
                     f"but got '{key}' for {cls.__name__}.{hint}"

@@ -99,7 +99,7 @@ def test_randaugment_chunks_draw_their_own_ops(batch):
 
 
 def test_unknown_name_lists_valid_names_and_close_matches():
-    with pytest.raises(ValueError, match=r"'mixpu'.*Did you mean 'mixup'") as error:
+    with pytest.raises(ValueError, match=r"'mixpu'.*Did you mean: mixup") as error:
         make_augment(AugmentConfig("mixpu"), C)
     assert all(name in str(error.value) for name in AUGMENTATIONS)
 

@@ -20,7 +20,7 @@ def test_unknown_name_suggests_close_matches():
     with pytest.raises(ValueError, match="synth_nera") as error:
         load_dataset("synth_nera")
     message = str(error.value)
-    assert "Did you mean ['synth_near'" in message and "digits" in message
+    assert "Did you mean: synth_near" in message and "digits" in message
 
 
 @pytest.mark.parametrize(

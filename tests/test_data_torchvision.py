@@ -118,9 +118,9 @@ def test_network_error_is_translated(tmp_path, monkeypatch):
 
 
 def test_unknown_option_names_valid_ones_and_closest():
-    with pytest.raises(ValueError, match="Did you mean 'image_size'") as error:
+    with pytest.raises(ValueError, match="Did you mean: image_size") as error:
         load_dataset("cifar10", imagesize=32)
-    assert "['classes', 'download', 'image_size', 'root']" in str(error.value)
+    assert "option in classes, download, image_size, root must hold" in str(error.value)
 
 
 def test_fake_cifar10_loads_through_torchvision(fake_cifar10):
@@ -143,7 +143,7 @@ def test_fake_cifar10_options(fake_cifar10):
     assert data.classes == ("truck", "airplane")
     assert data.train.images.shape == (20, 3, 16, 16) and data.test.images.shape == (4, 3, 16, 16)
     assert torch.equal(data.train.labels[:2], torch.tensor([1, 0]))
-    with pytest.raises(ValueError, match="Did you mean \\['truck'\\]"):
+    with pytest.raises(ValueError, match="Did you mean: truck"):
         load_dataset("cifar10", root=root, classes=["truk"])
     with pytest.raises(ValueError, match="0 <= index < 10"):
         load_dataset("cifar10", root=root, classes=[10])

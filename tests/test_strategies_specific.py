@@ -70,7 +70,7 @@ def test_list_strategies_accepts_wildcards():
 
 
 def test_unknown_config_key_names_the_closest_field():
-    with pytest.raises(ValueError, match="Did you mean k"):
+    with pytest.raises(ValueError, match="Did you mean: k"):
         PartialFreezeConfig.from_dict({"kk": 2})
 
 

@@ -82,7 +82,7 @@ TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substr
     ("bad backbone prefix", ("'timm:resnet18'", "'hf:resnet18'"), "its prefix is 'hf'", 5),
     ("unknown backbone key", ("weights: none", "weigths: none"), "keys must be among", 5),
     ("bad augment name", ("    name: flip_crop", "    name: flipcrop"),
-     "Did you mean 'flip_crop'?", 32),
+     "Did you mean: flip_crop?", 32),
     ("augment parameter out of range", ("    flip_p: 0.5", "    flip_p: 1.5"),
      "0 <= flip_p <= 1 must hold", 33),
     ("unknown augment key", ("    flip_p: 0.5", "    flip: 0.5"), "Did you mean: flip_p", 33),

@@ -49,7 +49,7 @@ def test_augmentation_changes_the_training_but_not_the_sample_order():
 
 
 @pytest.mark.parametrize("augment,needle", [
-    ("mixpu", "Did you mean 'mixup'"),
+    ("mixpu", "Did you mean: mixup"),
     ({"name": "mixup", "alpha": 1}, "keys must be among"),
     (3, "a name or a mapping"),
 ])

@@ -13,10 +13,11 @@ common ones of the real datasets are:
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from benchmarks.messages import did_you_mean
 
 
 class _Required:
@@ -79,11 +80,9 @@ def _unknown_option(name: str, key: str, valid: list[str]) -> ValueError:
             f"Dataset '{name}': no options must hold, but got {key!r}. This dataset's data is "
             f"fixed; call it without options."
         )
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f"Did you mean {close[0]!r}? " if close else ""
     return ValueError(
-        f"Dataset '{name}': option in {sorted(valid)} must hold, but got {key!r}. {hint}"
-        f"See dataset_options({name!r})."
+        f"Dataset '{name}': option in {', '.join(sorted(valid))} must hold, but got {key!r}."
+        f"{did_you_mean(key, valid, n=1)} See dataset_options({name!r})."
     )
 
 
@@ -188,10 +187,9 @@ def _class_index(name: str, class_names: Sequence[str], wanted: int | str) -> in
             )
         return wanted
     if wanted not in class_names:
-        close = difflib.get_close_matches(wanted, list(class_names), n=3)
-        hint = f"Did you mean {close}? " if close else ""
-        shown = list(class_names[:20]) + (["..."] if n > 20 else [])
+        shown = ", ".join(list(class_names[:20]) + (["..."] if n > 20 else []))
+        hint = did_you_mean(wanted, class_names)
         raise _bad_value(
-            name, "classes", "known class names", wanted, f"{hint}Valid names: {shown}."
+            name, "classes", "known class names", wanted, f"Valid names: {shown}.{hint}"
         )
     return list(class_names).index(wanted)

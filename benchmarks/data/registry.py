@@ -17,7 +17,6 @@ modify what they get.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
 import hashlib
@@ -32,6 +31,7 @@ import torch
 from benchmarks.data import synthetic
 from benchmarks.data._files import files_fingerprint
 from benchmarks.data.options import resolve_options, shown_defaults
+from benchmarks.messages import did_you_mean
 
 FAMILIES = ("source", "near", "far")
 
@@ -121,11 +121,9 @@ def list_datasets(pattern: str = "*") -> list[str]:
 def _spec(name: str) -> DatasetSpec:
     """The spec of ``name``; an unknown name raises a ``ValueError`` with close matches."""
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"Did you mean {close}? " if close else ""
         raise ValueError(
-            f"Dataset '{name}': a registered name must hold, but got an unknown one. "
-            f"{hint}Valid names: {list_datasets()}."
+            f"Dataset '{name}': a registered name must hold, but got an unknown one."
+            f"{did_you_mean(name, _REGISTRY)} Valid names: {', '.join(list_datasets())}."
         )
     return _REGISTRY[name]
 
