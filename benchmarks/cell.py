@@ -251,13 +251,10 @@ def _parent(run: CellRun) -> str:
 
 
 def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
-              on_start: Callable[[str], None] = lambda run_id: None,
-              on_epoch: Callable[[], None] = lambda: None) -> dict:
+              on_start: Callable[[str], None] = lambda run_id: None) -> dict:
     """Retrain the cell's best configuration with ``seed`` and score it on the test split.
 
-    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash),
-    ``on_epoch()`` after every epoch (so that workers on other hosts do not take it for
-    abandoned).
+    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash).
     """
     strategy_cls = get_strategy(run.cell.strategy)
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
@@ -272,7 +269,6 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         def report(epoch: int, metrics: dict[str, float]) -> None:
             run.tracker.log_metrics(run_id, metrics, step=epoch)
             run.progress.epoch()
-            on_epoch()
 
         result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
                        report=report)

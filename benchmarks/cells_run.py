@@ -86,9 +86,9 @@ def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> 
     run.progress.start(f"{run.cell.key} final seed {seed}")  # claim_seed marked it alive
     failure = None
     try:
-        row = run_final(run, best[0], best[1], seed,
-                        on_start=lambda run_id: tuning.mark_alive(trial, run_id),
-                        on_epoch=lambda: tuning.beat(trial))
+        with tuning.heartbeat(trial):
+            row = run_final(run, best[0], best[1], seed,
+                            on_start=lambda run_id: tuning.mark_alive(trial, run_id))
         tuning.tell(finals, trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
         tuning.tell(finals, trial, state=tuning.TrialState.FAIL)

@@ -79,10 +79,21 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
                          help="torch CPU threads of this process (default: all cores, "
                          "shared out with --n-workers)")
     command.add_argument("--stale-after", type=float, default=1800.0, metavar="SECONDS",
-                         help="a trial of another machine with no progress for this long is "
-                         "taken as crashed, failed and retried (default: 1800)")
+                         help="a trial of another machine with no heartbeat (sent every 60 s "
+                         "while it runs) for this long is taken as crashed, failed and "
+                         "retried (default: 1800)")
     command.add_argument("--no-report", action="store_true", help="skip the report at the end")
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _check_stale_after(seconds: float) -> None:
+    """``--stale-after`` must leave room for a few missed heartbeats."""
+    from benchmarks.tuning import HEARTBEAT_S
+
+    if not seconds >= 3 * HEARTBEAT_S:
+        raise ValueError(f"--stale-after must be at least {3 * HEARTBEAT_S:.0f} seconds (three "
+                         f"heartbeats of a running trial), but got {seconds:g}. Use the "
+                         "default 1800, or a value such as 600 for short epochs.")
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -97,6 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if n_workers < 1 or (args.threads is not None and args.threads < 1):
         raise ValueError(f"--n-workers and --threads must be >= 1, but got {n_workers} and "
                          f"{args.threads}.")
+    _check_stale_after(args.stale_after)
     options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
                          storage=args.storage, cache_dir=args.cache_dir,
                          progress=False if args.no_progress else None,

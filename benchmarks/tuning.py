@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import optuna
@@ -118,7 +120,8 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
     """
     while (trial := ask_within_budget(study, n_trials)) is not None:
         try:
-            value = objective(trial)
+            with heartbeat(trial):
+                value = objective(trial)
         except optuna.TrialPruned:
             tell(study, trial, state=TrialState.PRUNED)
         except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
@@ -151,8 +154,39 @@ def mark_alive(trial: optuna.Trial, mlflow_run_id: str = "") -> None:
 
 
 def beat(trial: optuna.Trial) -> None:
-    """Record that ``trial`` made progress just now (one storage write, once per epoch)."""
+    """Record that ``trial``'s process is alive just now (one storage write)."""
     trial.set_user_attr("ftbench.heartbeat", time.time())
+
+
+HEARTBEAT_S = 60.0
+"""Seconds between heartbeats of a running trial (``--stale-after`` must be longer)."""
+
+
+@contextmanager
+def heartbeat(trial: optuna.Trial, every_s: float = HEARTBEAT_S) -> Iterator[None]:
+    """Beat every ``every_s`` seconds from a daemon thread while the block runs, so that a
+    long epoch, feature caching or test prediction never looks abandoned to other hosts.
+
+    A beat that fails (the trial closed meanwhile, the storage gone) ends the thread; the
+    block itself finds out on its next storage call.
+    """
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                beat(trial)
+            except Exception:  # noqa: BLE001  (see the docstring)
+                return
+
+    thread = threading.Thread(target=loop, name=f"ftbench-heartbeat-{trial.number}",
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial.FrozenTrial]:
@@ -215,7 +249,6 @@ def pruning_report(trial: optuna.Trial) -> Callable[[int, float], None]:
     """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned."""
 
     def report(epoch: int, value: float) -> None:
-        beat(trial)
         trial.report(value, step=epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch} (val_acc={value:.4f})")

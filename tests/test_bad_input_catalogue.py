@@ -152,6 +152,8 @@ CATALOGUE = {
                                         setup=_old_results),
     "zero workers": Case(None, "--n-workers and --threads must be >= 1",
                          args=("--n-workers", "0")),
+    "stale-after shorter than heartbeats": Case(None, "--stale-after must be at least 180",
+                                                args=("--stale-after", "30")),
     "report of a missing folder": Case(None, "must exist",
                                        argv=("report", "{tmp}/results/nosuch")),
     "status of a folder without a plan": Case(None, "plan.json",

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import optuna
@@ -112,6 +113,30 @@ def test_a_seed_whose_run_failed_is_offered_and_claimed_again(tmp_path):
     tuning.offer_seeds(finals, [0])
     again = tuning.claim_seed(finals)
     assert again is not None and again[1] == 0 and again[0].number > trial.number
+
+
+def test_a_running_trial_beats_from_a_thread_until_its_block_ends(tmp_path):
+    study = _journal_study(tmp_path)
+    trial = tuning.ask_within_budget(study, 3)
+    first = trial.user_attrs["ftbench.heartbeat"]
+    with tuning.heartbeat(trial, every_s=0.02):
+        time.sleep(0.3)  # one long step: no epoch ends, yet the trial beats
+        during = _journal_study(tmp_path).get_trials()[0].user_attrs["ftbench.heartbeat"]
+    assert during > first
+    after = study.get_trials()[0].user_attrs["ftbench.heartbeat"]
+    time.sleep(0.1)
+    assert study.get_trials()[0].user_attrs["ftbench.heartbeat"] == after  # the thread ended
+    assert not any(t.name.startswith("ftbench-heartbeat") for t in threading.enumerate())
+
+
+def test_a_heartbeat_on_a_trial_closed_meanwhile_ends_quietly(tmp_path):
+    study = _journal_study(tmp_path)
+    trial = tuning.ask_within_budget(study, 3)
+    with tuning.heartbeat(trial, every_s=0.02):
+        tuning.fail(study, study.get_trials()[0])  # judged abandoned by another worker
+        time.sleep(0.1)  # the next beat fails on the closed trial and ends the thread
+        assert not any(t.name.startswith("ftbench-heartbeat") for t in threading.enumerate())
+    assert study.get_trials()[0].state == TrialState.FAIL
 
 
 def test_telling_a_trial_another_worker_closed_meanwhile_is_not_an_error(tmp_path):
