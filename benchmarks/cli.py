@@ -170,7 +170,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
 
 def _cmd_status(args: argparse.Namespace) -> None:
-    from benchmarks.status import format_status, suite_status
+    from benchmarks.status import suite_status
+    from benchmarks.status_text import format_status
 
     print(format_status(suite_status(args.folder)))
 

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 import pytest
 
 from benchmarks.results import TABLES
-from benchmarks.status import _duration, format_status, suite_status
+from benchmarks.status import suite_status
+from benchmarks.status_text import _duration, format_status
 
 STARTED = "2026-11-27T15:12:47+00:00"
 UPDATED = datetime(2026, 11, 27, 15, 40, 3, tzinfo=timezone.utc).timestamp()

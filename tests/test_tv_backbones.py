@@ -22,12 +22,12 @@ from torchvision.models.swin_transformer import PatchMergingV2, SwinTransformerB
 from benchmarks.features import can_cache
 from benchmarks.training import TrainConfig, train
 from benchmarks.tv_backbones import (
-    TV_FAMILIES,
     TorchvisionBackbone,
     create_tv_backbone,
     list_tv_backbones,
     tv_weights_file,
 )
+from benchmarks.tv_families import TV_FAMILIES
 from strategies import StrategyContext, get_strategy, layer_groups
 from tests.conftest import tiny_data
 
