@@ -123,7 +123,8 @@ class Augment(ABC):
         shape, dtype = tuple(images_uint8.shape), images_uint8.dtype
         ok = images_uint8.ndim == 4 and shape[1] == 3 and dtype == torch.uint8
         _require("Augment input", "images_uint8", "uint8 of shape (N, 3, H, W)", ok,
-                 f"{dtype} {shape}", "Pass the stored uint8 images before normalising")  # fmt: skip
+                 f"{dtype} {shape}",
+                 "Pass the stored uint8 images before normalising")  # fmt: skip
         ok = labels.shape == shape[:1] and labels.dtype == torch.int64
         _require("Augment input", "labels", "int64 of shape (N,)", ok,
                  f"{labels.dtype} {tuple(labels.shape)}", "Pass class indices")  # fmt: skip
@@ -148,7 +149,8 @@ def _draws(generator: torch.Generator, n: int, pad: int) -> tuple[torch.Tensor, 
 
 
 def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
-    """Reflect indices in ``[-(size - 1), 2 * (size - 1)]`` into ``[0, size)`` (edge not repeated)."""
+    """Reflect indices in ``[-(size - 1), 2 * (size - 1)]`` into ``[0, size)`` (the edge is
+    not repeated)."""
     return (size - 1) - ((size - 1) - index.abs()).abs()
 
 

@@ -128,7 +128,8 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     )
     tuning.mark_alive(trial, run_id)
     row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
-           "retry_of": tuning.retry_of(trial), "lr": strategy.config.lr, "params": json.dumps(params, sort_keys=True),
+           "retry_of": tuning.retry_of(trial), "lr": strategy.config.lr,
+           "params": json.dumps(params, sort_keys=True),
            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
            "mlflow_run_id": run_id}
     history: list[dict] = []

@@ -40,7 +40,8 @@ class DatasetRef:
         return dataclasses.replace(task, name=self.key, family=self.family or task.family)
 
     def to_yaml(self) -> str | dict[str, Any]:
-        """The YAML form (tuples left to :meth:`Suite.to_dict`): the bare name when nothing else is set."""
+        """The YAML form (tuples left to :meth:`Suite.to_dict`): the bare name when nothing
+        else is set."""
         if not (self.options or self.label or self.family or self.sizes):
             return self.name
         out: dict[str, Any] = {"name": self.name, **dict(self.options)}

@@ -1,4 +1,5 @@
-"""Mixed precision and memory format of a training run: autocast, gradient scaling, channels-last."""
+"""Mixed precision and memory format of a training run: autocast, gradient scaling,
+channels-last."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "re
 TABLES: dict[str, list[str]] = {
     "trials": CELL_COLUMNS + [
         "trial", "is_default", "retry_of", "status", "reason", "lr", "params", "val_acc",
-        "best_epoch", "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
-        "peak_mem_mb", "n_val", "mlflow_run_id",
+        "best_epoch", "epochs_run", "max_epochs", "trainable_params", "total_params",
+        "train_time_s", "peak_mem_mb", "n_val", "mlflow_run_id",
     ],
     "epochs": CELL_COLUMNS + ["trial", "epoch", "train_loss", "val_acc", "trainable_params"],
     "final": CELL_COLUMNS + [

@@ -187,7 +187,8 @@ def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[st
         "suite": suite.name,
         "size_scale": suite.size_scale,
         "regime_note": _regime_note(suite, plan),
-        "sizes": {key: {spec.label: n for spec, n in sizes.items()} for key, sizes in plan.items()},
+        "sizes": {key: {spec.label: n for spec, n in sizes.items()}
+                  for key, sizes in plan.items()},
         "epochs_note": _epochs_note(suite),
         "total_time_s": round(time.perf_counter() - started, 1),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),

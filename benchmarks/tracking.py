@@ -1,4 +1,5 @@
-"""MLflow tracking: a parent run per grid cell, a child run per trial (the one module using mlflow).
+"""MLflow tracking: a parent run per grid cell, a child run per trial (the one module that
+uses mlflow).
 
 Uses :class:`mlflow.MlflowClient` with explicit run ids rather than the fluent API, so no
 global "active run" state leaks between cells, trials or worker processes.

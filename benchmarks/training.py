@@ -302,6 +302,7 @@ def predict(model: nn.Module, x: torch.Tensor, data: TensorData, device) -> torc
     return _outputs(model, x, data.normalise, device)
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, device) -> float:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData,
+             device) -> float:
     """Accuracy of the full model on uint8 images ``x`` with labels ``y``."""
     return _accuracy(model, x, y, data.normalise, device)

@@ -1,4 +1,5 @@
-"""Strategies whose frozen set or LRs change with depth or epoch: gradual, discriminative, LP-FT."""
+"""Strategies whose frozen set or LRs change with depth or epoch: gradual unfreezing,
+discriminative LRs, LP-FT."""
 
 from __future__ import annotations
 

@@ -62,7 +62,8 @@ def test_paired_ttest_matches_scipy():
 
 @pytest.mark.parametrize(
     ("a", "b", "p", "n"),
-    [([0.5], [0.4], math.nan, 1), ([0.5, 0.6], [0.5, 0.6], 1.0, 2), ([0.5, 0.6], [0.4, 0.5], 0.0, 2)],
+    [([0.5], [0.4], math.nan, 1), ([0.5, 0.6], [0.5, 0.6], 1.0, 2),
+     ([0.5, 0.6], [0.4, 0.5], 0.0, 2)],
 )
 def test_paired_ttest_edge_cases(a, b, p, n):
     result = paired_ttest(a, b)

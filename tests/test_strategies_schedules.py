@@ -36,7 +36,8 @@ def test_generated_plan_unfreezes_one_block_every_m_epochs():
     gu = get_strategy("gradual_unfreeze")(GradualUnfreezeConfig(lr=1e-2, every=2, decay=0.5))
     assert [gu.frozen_blocks(3, e) for e in range(7)] == [
         {0, 1, 2}, {0, 1, 2}, {0, 1}, {0, 1}, {0}, {0}, set()]
-    assert gu.lr_for(2, 3, 6) == pytest.approx(5e-3) and gu.lr_for(0, 3, 6) == pytest.approx(1.25e-3)
+    assert gu.lr_for(2, 3, 6) == pytest.approx(5e-3)
+    assert gu.lr_for(0, 3, 6) == pytest.approx(1.25e-3)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -49,7 +49,7 @@ def test_user_image_folder_runs_end_to_end_under_its_label(tmp_path):
     final = pd.read_csv(tmp_path / "r" / "mine" / "final.csv")
     assert len(final) == 2 and final.test_acc.between(0, 1).all()
     written = yaml.safe_load((tmp_path / "r" / "mine" / "suite.yaml").read_text())
-    assert written["datasets"][0]["as"] == "my_photos" and written["datasets"][1]["as"] == "textures"
+    assert [d["as"] for d in written["datasets"][:2]] == ["my_photos", "textures"]
 
 
 @pytest.mark.parametrize("entry,needle", [

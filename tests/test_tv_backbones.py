@@ -124,8 +124,10 @@ def test_groups_and_head(case):
 
 
 @pytest.mark.parametrize(("case", "last_block_has"), [
-    ("vit_tiny_cfg", "model.encoder.ln.weight"), ("convnext_tiny_cfg", "model.classifier.0.weight"),
-    ("densenet121", "model.features.norm5.weight"), ("mobilenet_v3_small", "model.classifier.0.weight"),
+    ("vit_tiny_cfg", "model.encoder.ln.weight"),
+    ("convnext_tiny_cfg", "model.classifier.0.weight"),
+    ("densenet121", "model.features.norm5.weight"),
+    ("mobilenet_v3_small", "model.classifier.0.weight"),
 ])  # fmt: skip
 def test_final_norm_joins_the_last_block(case, last_block_has):
     model = build(case)
