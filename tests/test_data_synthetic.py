@@ -6,10 +6,18 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks.data import load_dataset, synthetic
+from benchmarks.data.synthetic_classes import (
+    PRIMITIVES,
+    GlyphClass,
+    GlyphPart,
+    glyph_distance,
+    sample_glyph_classes,
+    sample_texture_classes,
+)
 
-SOURCE = synthetic.sample_glyph_classes(64, seed=0)
-NEAR = synthetic.sample_glyph_classes(10, seed=1, avoid=SOURCE)
-TEXTURES = synthetic.sample_texture_classes(10, seed=2)
+SOURCE = sample_glyph_classes(64, seed=0)
+NEAR = sample_glyph_classes(10, seed=1, avoid=SOURCE)
+TEXTURES = sample_texture_classes(10, seed=2)
 
 
 @pytest.mark.parametrize("classes", [NEAR, TEXTURES], ids=["glyphs", "textures"])
@@ -34,36 +42,36 @@ def test_generate_dtype_shape_and_classes(classes):
 
 
 def test_class_specs_are_deterministic():
-    assert synthetic.sample_glyph_classes(64, seed=0) == SOURCE
-    assert synthetic.sample_texture_classes(10, seed=2) == TEXTURES
-    assert synthetic.sample_glyph_classes(10, seed=5) != synthetic.sample_glyph_classes(10, seed=6)
+    assert sample_glyph_classes(64, seed=0) == SOURCE
+    assert sample_texture_classes(10, seed=2) == TEXTURES
+    assert sample_glyph_classes(10, seed=5) != sample_glyph_classes(10, seed=6)
 
 
 def test_near_classes_are_distinct_from_source_and_each_other():
     for near in NEAR:
-        assert min(synthetic.glyph_distance(near, src) for src in SOURCE) >= 0.6
+        assert min(glyph_distance(near, src) for src in SOURCE) >= 0.6
     pairs = [(a, b) for i, a in enumerate(NEAR) for b in NEAR[i + 1 :]]
-    assert all(synthetic.glyph_distance(a, b) >= 0.6 for a, b in pairs)
+    assert all(glyph_distance(a, b) >= 0.6 for a, b in pairs)
     assert len(set(TEXTURES)) == len(TEXTURES)
 
 
 def test_glyph_distance_ignores_part_order():
     glyph = SOURCE[0]
-    shuffled = synthetic.GlyphClass(glyph.parts[::-1])
-    assert synthetic.glyph_distance(glyph, shuffled) == 0.0
-    assert synthetic.glyph_distance(glyph, SOURCE[1]) > 0.0
+    shuffled = GlyphClass(glyph.parts[::-1])
+    assert glyph_distance(glyph, shuffled) == 0.0
+    assert glyph_distance(glyph, SOURCE[1]) > 0.0
 
 
 def test_every_primitive_renders_a_visible_shape():
     rng = np.random.default_rng(0)
-    for primitive in synthetic.PRIMITIVES:
-        glyph = synthetic.GlyphClass((synthetic.GlyphPart(primitive, 0.0, 0.0, 0.3),))
+    for primitive in PRIMITIVES:
+        glyph = GlyphClass((GlyphPart(primitive, 0.0, 0.0, 0.3),))
         assert synthetic.render_glyphs(glyph, 2, rng).std() > 0.05, primitive
 
 
 def test_impossible_class_count_raises():
     with pytest.raises(ValueError, match="Texture classes '500'"):
-        synthetic.sample_texture_classes(500, seed=0)
+        sample_texture_classes(500, seed=0)
 
 
 @pytest.mark.parametrize("name", ["synth_near", "synth_far"])

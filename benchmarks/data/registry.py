@@ -31,6 +31,12 @@ import torch
 from benchmarks.data import synthetic
 from benchmarks.data._files import files_fingerprint
 from benchmarks.data.options import resolve_options, shown_defaults
+from benchmarks.data.synthetic_classes import (
+    GlyphClass,
+    TextureClass,
+    sample_glyph_classes,
+    sample_texture_classes,
+)
 from benchmarks.messages import did_you_mean
 
 FAMILIES = ("source", "near", "far")
@@ -202,7 +208,7 @@ def load_dataset(name: str, **options: object) -> TaskData:
 def _synthetic_task(
     name: str,
     family: str,
-    classes: tuple[synthetic.GlyphClass, ...] | tuple[synthetic.TextureClass, ...],
+    classes: tuple[GlyphClass, ...] | tuple[TextureClass, ...],
     seed: int,
     sizes: tuple[int, int],
     image_size: int,
@@ -229,8 +235,8 @@ def build_glyphs(
     avoid_classes: int = 0,
 ) -> TaskData:
     """Glyph task; classes differ from the ``avoid_classes`` drawn with ``avoid_seed``."""
-    avoid = synthetic.sample_glyph_classes(avoid_classes, avoid_seed) if avoid_classes else ()
-    classes = synthetic.sample_glyph_classes(n_classes, seed, avoid=avoid)
+    avoid = sample_glyph_classes(avoid_classes, avoid_seed) if avoid_classes else ()
+    classes = sample_glyph_classes(n_classes, seed, avoid=avoid)
     sizes = (train_per_class, test_per_class)
     return _synthetic_task(name, family, classes, seed, sizes, image_size)
 
@@ -246,7 +252,7 @@ def build_textures(
     image_size: int,
 ) -> TaskData:
     """Texture task with ``n_classes`` distinct periodic patterns."""
-    classes = synthetic.sample_texture_classes(n_classes, seed)
+    classes = sample_texture_classes(n_classes, seed)
     sizes = (train_per_class, test_per_class)
     return _synthetic_task(name, family, classes, seed, sizes, image_size)
 
