@@ -15,7 +15,7 @@ import torch
 from sklearn.metrics import confusion_matrix, f1_score
 from torch import nn
 
-from benchmarks import tuning
+from benchmarks import liveness, tuning
 from benchmarks.backbones import create_backbone, normalisation
 from benchmarks.data import SizeSpec, TaskData
 from benchmarks.data.splits import Split
@@ -126,7 +126,7 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     run_id = run.tracker.start_run(
         f"trial {trial.number}", {**params, "trial": trial.number}, parent=_parent(run)
     )
-    tuning.mark_alive(trial, run_id)
+    liveness.mark_alive(trial, run_id)
     row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
            "retry_of": tuning.retry_of(trial), "lr": strategy.config.lr,
            "params": json.dumps(params, sort_keys=True),

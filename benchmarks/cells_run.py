@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import tuning
+from benchmarks import liveness, tuning
 from benchmarks.cell import (
     CellRun,
     close_parent,
@@ -49,7 +49,7 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
                               suite.trials)
     strategy_cls = get_strategy(run.cell.strategy)
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
-    for trial in tuning.stale_trials(study, stale_after_s):
+    for trial in liveness.stale_trials(study, stale_after_s):
         record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
     tuning.optimize(study, make_objective(run, ctx), suite.trials)
     if tuning.running_elsewhere(study):
@@ -62,7 +62,7 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
                 best: tuple[int, dict] | None) -> None:
     """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
     finals = tuning.open_finals(run.cell.key, storage)
-    for trial in tuning.stale_trials(finals, stale_after_s):
+    for trial in liveness.stale_trials(finals, stale_after_s):
         tuning.fail(finals, trial)
         seed = trial.user_attrs.get(tuning.SEED)  # none: killed while voiding a late claim
         run_id = "" if seed is None else interrupted_run_id(run, trial, f"final seed {seed}")
@@ -86,9 +86,9 @@ def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> 
     run.progress.start(f"{run.cell.key} final seed {seed}")  # claim_seed marked it alive
     failure = None
     try:
-        with tuning.heartbeat(trial):
+        with liveness.heartbeat(trial):
             row = run_final(run, best[0], best[1], seed,
-                            on_start=lambda run_id: tuning.mark_alive(trial, run_id))
+                            on_start=lambda run_id: liveness.mark_alive(trial, run_id))
         tuning.tell(finals, trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
         tuning.tell(finals, trial, state=tuning.TrialState.FAIL)

@@ -88,7 +88,7 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
 
 def _check_stale_after(seconds: float) -> None:
     """``--stale-after`` must leave room for a few missed heartbeats."""
-    from benchmarks.tuning import HEARTBEAT_S
+    from benchmarks.liveness import HEARTBEAT_S
 
     if not seconds >= 3 * HEARTBEAT_S:
         raise ValueError(f"--stale-after must be at least {3 * HEARTBEAT_S:.0f} seconds (three "

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from benchmarks import storage, tuning
+from benchmarks import liveness, storage, tuning
 from benchmarks.cli import main
 from benchmarks.storage import make_storage
 
@@ -75,9 +75,9 @@ def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
     assert owned.user_attrs["ftbench.pid"] == os.getpid()  # its owner is recorded at once
     other = _journal_study(tmp_path)  # another worker looks between ask and mark_alive
     unowned = other.ask()
-    assert tuning.stale_trials(other, stale_after_s=60) == []
+    assert liveness.stale_trials(other, stale_after_s=60) == []
     time.sleep(0.05)
-    assert [t.number for t in tuning.stale_trials(other, stale_after_s=0.01)] == [
+    assert [t.number for t in liveness.stale_trials(other, stale_after_s=0.01)] == [
         unowned.number]  # with no owner, its start time is its heartbeat
     finals = _journal_study(tmp_path, "cell/final")
     tuning.offer_seeds(finals, [0])
@@ -119,7 +119,7 @@ def test_a_running_trial_beats_from_a_thread_until_its_block_ends(tmp_path):
     study = _journal_study(tmp_path)
     trial = tuning.ask_within_budget(study, 3)
     first = trial.user_attrs["ftbench.heartbeat"]
-    with tuning.heartbeat(trial, every_s=0.02):
+    with liveness.heartbeat(trial, every_s=0.02):
         time.sleep(0.3)  # one long step: no epoch ends, yet the trial beats
         during = _journal_study(tmp_path).get_trials()[0].user_attrs["ftbench.heartbeat"]
     assert during > first
@@ -132,7 +132,7 @@ def test_a_running_trial_beats_from_a_thread_until_its_block_ends(tmp_path):
 def test_a_heartbeat_on_a_trial_closed_meanwhile_ends_quietly(tmp_path):
     study = _journal_study(tmp_path)
     trial = tuning.ask_within_budget(study, 3)
-    with tuning.heartbeat(trial, every_s=0.02):
+    with liveness.heartbeat(trial, every_s=0.02):
         tuning.fail(study, study.get_trials()[0])  # judged abandoned by another worker
         time.sleep(0.1)  # the next beat fails on the closed trial and ends the thread
         assert not any(t.name.startswith("ftbench-heartbeat") for t in threading.enumerate())
