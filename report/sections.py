@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from report import plot_data
 from report.confusion import best_confusion
+from report.figure_base import FigureFile
 from report.figures import cost_figure, curves_figure, gain_figure
 from report.figures_models import confusion_figure, importance_figure
 from report.guideline import ALPHA
@@ -53,40 +56,30 @@ def similarity_blocks(table: pd.DataFrame) -> list[Block]:
 
 
 def gain_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
-    gain = plot_data.tuning_gain(trials)
-    gain.to_csv(out / "tuning_gain.csv", index=False)
-    return [
-        Heading("6. Gain of tuning over the guideline default"),
-        Image(gain_figure(gain, out / "figures")),
-        Paragraph(
-            "Per cell, the validation accuracy of the best COMPLETE trial minus that of the "
-            "guideline default trial (is_default: trial 0, or its retry after an "
-            "interruption; its val_acc counts when it ended COMPLETE or PRUNED, up to the "
-            "pruning). Both are validation accuracies: tuning chose on the validation split, "
-            "so the gain is optimistic and no test number is involved. No gain (NaN) where "
-            "the default failed or was skipped, or no trial completed (tuning_gain.csv)."),
-    ]
+    return _figure_section(
+        "6. Gain of tuning over the guideline default", plot_data.tuning_gain(trials),
+        "tuning_gain.csv", out, gain_figure,
+        "Per cell, the validation accuracy of the best COMPLETE trial minus that of the "
+        "guideline default trial (is_default: trial 0, or its retry after an "
+        "interruption; its val_acc counts when it ended COMPLETE or PRUNED, up to the "
+        "pruning). Both are validation accuracies: tuning chose on the validation split, "
+        "so the gain is optimistic and no test number is involved. No gain (NaN) where "
+        "the default failed or was skipped, or no trial completed (tuning_gain.csv).")
 
 
 def cost_blocks(final: pd.DataFrame, out: Path) -> list[Block]:
-    points = plot_data.cost_points(final)
-    points.to_csv(out / "cost_points.csv", index=False)
-    return [
-        Heading("7. Accuracy against cost"),
-        Image(cost_figure(points, out / "figures")),
-        Paragraph(
-            "Per cell of final.csv: mean test accuracy over seeds against mean train_time_s "
-            "(wall time of training and validation on this run's hardware) and against the "
-            "maximum trainable_params. A strategy is Pareto-optimal within its dataset, "
-            "backbone and n_train when no other strategy has at least its accuracy at no "
-            "more cost, one of them strictly better; identical points are both optimal "
-            "(cost_points.csv: pareto_time, pareto_params)."),
-    ]
+    return _figure_section(
+        "7. Accuracy against cost", plot_data.cost_points(final), "cost_points.csv", out,
+        cost_figure,
+        "Per cell of final.csv: mean test accuracy over seeds against mean train_time_s "
+        "(wall time of training and validation on this run's hardware) and against the "
+        "maximum trainable_params. A strategy is Pareto-optimal within its dataset, "
+        "backbone and n_train when no other strategy has at least its accuracy at no "
+        "more cost, one of them strictly better; identical points are both optimal "
+        "(cost_points.csv: pareto_time, pareto_params).")
 
 
 def curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -> list[Block]:
-    curves = plot_data.best_curves(trials, epochs)
-    curves.to_csv(out / "best_curves.csv", index=False)
     empty = "no epochs.csv" if epochs is None else "no epoch rows of the best trials"
     text = (
         "Validation accuracy after each epoch of the best COMPLETE tuning trial of each cell "
@@ -96,43 +89,43 @@ def curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -
     if epochs is None:
         text = ("No training curves: no epochs.csv in this results folder (results written "
                 "before per-epoch rows were kept).")
-    return [Heading("8. Training curves of the best trials"),
-            Image(curves_figure(curves, out / "figures", empty)), Paragraph(text)]
+    return _figure_section("8. Training curves of the best trials",
+                           plot_data.best_curves(trials, epochs), "best_curves.csv", out,
+                           partial(curves_figure, empty_message=empty), text)
 
 
 def importance_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
     """Section 9: Optuna's fANOVA importances of each cell's tuned parameters."""
-    importances = param_importances(trials)
-    importances.to_csv(out / "param_importance.csv", index=False)
-    return [
-        Heading("9. Hyperparameter importances"),
-        Image(importance_figure(importances, out / "figures")),
-        Paragraph(
-            "Per cell with at least " f"{MIN_TRIALS} COMPLETE trials, the trials of trials.csv "
-            "are added to an in-memory Optuna study (distributions inferred from the values "
-            "the trials took; positive floats spanning more than a factor 10 on a log scale) "
-            "and ranked by optuna.importance's fANOVA evaluator (seed 0), normalised to sum 1 "
-            "per cell. Parameters that never varied are left out. With a handful of trials "
-            "per cell these are rough: read the dots' spread, not the bars alone "
-            "(param_importance.csv)."),
-    ]
+    return _figure_section(
+        "9. Hyperparameter importances", param_importances(trials), "param_importance.csv",
+        out, importance_figure,
+        "Per cell with at least " f"{MIN_TRIALS} COMPLETE trials, the trials of trials.csv "
+        "are added to an in-memory Optuna study (distributions inferred from the values "
+        "the trials took; positive floats spanning more than a factor 10 on a log scale) "
+        "and ranked by optuna.importance's fANOVA evaluator (seed 0), normalised to sum 1 "
+        "per cell. Parameters that never varied are left out. With a handful of trials "
+        "per cell these are rough: read the dots' spread, not the bars alone "
+        "(param_importance.csv).")
 
 
 def confusion_blocks(final: pd.DataFrame, confusion: pd.DataFrame | None,
                      out: Path) -> list[Block]:
     """Section 10: the test confusion matrix of each cell's best strategy."""
-    table = best_confusion(final, confusion)
-    table.to_csv(out / "confusion_best.csv", index=False)
     if confusion is None:
         empty = "no confusion.csv (results written before ftbench recorded it)"
     else:
         empty = "no confusion rows of the final seeds"
-    return [
-        Heading("10. Confusion matrices of the best models"),
-        Image(confusion_figure(table, out / "figures", empty)),
-        Paragraph(
-            "Per cell, the strategy with the highest mean test accuracy over seeds (as in "
-            "section 2); its seeds' test predictions, counted in confusion.csv, are summed and "
-            "each true class's row is divided by its test images, so the diagonal is the "
-            "per-class recall (confusion_best.csv)."),
-    ]
+    return _figure_section(
+        "10. Confusion matrices of the best models", best_confusion(final, confusion),
+        "confusion_best.csv", out, partial(confusion_figure, empty_message=empty),
+        "Per cell, the strategy with the highest mean test accuracy over seeds (as in "
+        "section 2); its seeds' test predictions, counted in confusion.csv, are summed and "
+        "each true class's row is divided by its test images, so the diagonal is the "
+        "per-class recall (confusion_best.csv).")
+
+
+def _figure_section(title: str, table: pd.DataFrame, csv_name: str, out: Path,
+                    draw: Callable[[pd.DataFrame, Path], FigureFile], text: str) -> list[Block]:
+    """A figure section: its numbers written to ``out/csv_name``, its figure, its text."""
+    table.to_csv(out / csv_name, index=False)
+    return [Heading(title), Image(draw(table, out / "figures")), Paragraph(text)]
