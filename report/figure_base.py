@@ -53,10 +53,15 @@ def grid(n_rows: int, n_cols: int, sharex: bool = False) -> tuple[Figure, list[l
     return fig, [list(row) for row in axes]
 
 
+def flat(axes: list[list[Axes]]) -> list[Axes]:
+    """The axes of a grid, row by row."""
+    return [ax for row in axes for ax in row]
+
+
 def panel_grid(n_panels: int, n_cols: int) -> tuple[Figure, list[list[Axes]]]:
     """A grid of ``n_panels`` axes, ``n_cols`` a row at most; the unused ones hidden."""
     fig, axes = grid(-(-n_panels // n_cols), min(n_cols, n_panels))
-    for ax in [a for row in axes for a in row][n_panels:]:
+    for ax in flat(axes)[n_panels:]:
         ax.set_axis_off()
     return fig, axes
 
@@ -76,7 +81,7 @@ def panel_title(dataset: str, backbone: str, show_backbone: bool) -> str:
 
 def legend(fig: Figure, axes: list[list[Axes]]) -> None:
     handles, labels = {}, []
-    for ax in (a for row in axes for a in row):
+    for ax in flat(axes):
         for handle, label in zip(*ax.get_legend_handles_labels()):
             if label not in handles:
                 handles[label] = handle

@@ -12,6 +12,7 @@ from matplotlib.ticker import NullFormatter
 from report.figure_base import (
     FigureFile,
     empty_figure,
+    flat,
     grid,
     legend,
     panel_grid,
@@ -48,7 +49,7 @@ def accuracy_figure(acc: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> Figure
     show_backbone = acc["backbone"].nunique() > 1
     styles = strategy_styles(acc["strategy"].unique().tolist())
     fig, axes = panel_grid(len(panels), n_cols)
-    for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
+    for ax, ((dataset, backbone), panel) in zip(flat(axes), panels):
         for strategy in ordered_strategies(panel["strategy"].unique().tolist()):
             line = panel[panel["strategy"] == strategy].sort_values("n_train")
             color, marker = styles[strategy]
@@ -159,7 +160,7 @@ def gain_figure(gain: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFil
     show_backbone = gain["backbone"].nunique() > 1
     styles = strategy_styles(gain["strategy"].unique().tolist())
     fig, axes = panel_grid(len(panels), n_cols)
-    for ax, ((dataset, backbone), panel) in zip((a for row in axes for a in row), panels):
+    for ax, ((dataset, backbone), panel) in zip(flat(axes), panels):
         _gain_panel(ax, panel, styles)
         ax.set_title(panel_title(dataset, backbone, show_backbone))
     legend(fig, axes)

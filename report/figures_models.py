@@ -12,6 +12,7 @@ from report.confusion import GRID_KEYS, matrix
 from report.figure_base import (
     FigureFile,
     empty_figure,
+    flat,
     panel_grid,
     panel_title,
     plot_text,
@@ -63,7 +64,7 @@ def importance_figure(importances: pd.DataFrame, out_dir: Path, n_cols: int = 3)
                             "no cell tuned two or more parameters in enough trials")
     styles = strategy_styles(importances["strategy"].unique().tolist())
     fig, axes = panel_grid(len(shown), n_cols)
-    for ax, strategy in zip((a for row in axes for a in row), shown):
+    for ax, strategy in zip(flat(axes), shown):
         rows = importances[importances["strategy"] == strategy]
         _importance_panel(ax, rows, styles[strategy][0])
         n_cells = len(rows.drop_duplicates(["dataset", "backbone", "n_train"]))
@@ -117,11 +118,11 @@ def confusion_figure(confusion: pd.DataFrame, out_dir: Path, empty_message: str,
     show_backbone = confusion["backbone"].nunique() > 1
     fig, axes = panel_grid(len(cells), n_cols)
     image = None
-    for ax, ((dataset, backbone, n_train), cell) in zip((a for row in axes for a in row), cells):
+    for ax, ((dataset, backbone, n_train), cell) in zip(flat(axes), cells):
         image = _confusion_panel(ax, cell)
         strategy = cell["strategy"].iloc[0]
         ax.set_title(f"{panel_title(dataset, backbone, show_backbone)}, n_train={n_train}\n"
                      f"{plot_text(strategy)}, {cell['n_seeds'].iloc[0]} seeds", fontsize=9)
-    fig.colorbar(image, ax=[a for row in axes for a in row], shrink=0.6,
+    fig.colorbar(image, ax=flat(axes), shrink=0.6,
                  label="share of the true class")
     return save(fig, out_dir, name, caption)
