@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 import timm
 import torch
@@ -31,3 +34,9 @@ def tiny_data(n: int = 24, num_classes: int = 3, size: int = 32, seed: int = 0) 
     y = torch.arange(n) % num_classes
     return TensorData(x, y, x[: n // 2], y[: n // 2], (0.485, 0.456, 0.406),
                       (0.229, 0.224, 0.225))
+
+
+def digest(folder: Path) -> dict[Path, str]:
+    """SHA-256 of every file under ``folder``, by relative path (to show nothing changed)."""
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

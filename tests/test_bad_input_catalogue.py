@@ -4,7 +4,6 @@ already in ``results/`` changes. README.md's "Errors" table lists the same cases
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import torch
 from benchmarks.checkpoints import save_checkpoint
 from benchmarks.cli import main
 from benchmarks.results import TABLES
+from tests.conftest import digest
 
 BASE = """\
 name: tiny
@@ -161,10 +161,6 @@ CATALOGUE = {
 }
 
 
-def _digest(folder: Path) -> dict:
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
 
 def _earlier_results(tmp: Path) -> Path:
     """A results folder as an earlier run of the suite left it."""
@@ -191,7 +187,7 @@ def _check(code: int, err: str, needle: str, tmp: Path, results: Path, before: d
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("ftbench: error: "), err
     assert "Traceback" not in err and needle in err and "s3cret" not in err, err
-    assert _digest(results) == before
+    assert digest(results) == before
     assert not (tmp / "cache").exists() and not (tmp / "pwned").exists()
 
 
@@ -201,7 +197,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_in_results_changes(tmp_path, c
     results = _earlier_results(tmp_path)
     if case.setup:
         case.setup(tmp_path)
-    before = _digest(results)
+    before = digest(results)
     code = main(_argv(case, tmp_path))
     _check(code, capsys.readouterr().err, case.needle, tmp_path, results, before)
 
@@ -210,7 +206,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_in_results_changes(tmp_path, c
 def test_the_installed_command_prints_no_traceback(tmp_path, name):
     case = CATALOGUE[name]
     results = _earlier_results(tmp_path)
-    before = _digest(results)
+    before = digest(results)
     proc = subprocess.run([sys.executable, "-m", "benchmarks.cli", *_argv(case, tmp_path)],
                           capture_output=True, text=True, timeout=120, check=False)
     _check(proc.returncode, proc.stderr, case.needle, tmp_path, results, before)
@@ -236,7 +232,7 @@ def locked_folder(tmp_path):
 
 def test_an_unwritable_results_folder_is_one_line(tmp_path, capsys, locked_folder):
     (tmp_path / "tiny.yaml").write_text(BASE)
-    before = _digest(locked_folder)
+    before = digest(locked_folder)
     code = main(["run", str(tmp_path / "tiny.yaml"), "--results-dir", str(locked_folder),
                  "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     _check(code, capsys.readouterr().err, "must be a writable folder", tmp_path, locked_folder,

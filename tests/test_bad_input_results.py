@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from benchmarks.cli import main
 from benchmarks.results import TABLES
+from tests.conftest import digest
 
 SUITE = """
 name: tiny
@@ -46,12 +45,8 @@ def _results_with_rows(root):
     (out / "final.csv").write_text(",".join(TABLES["final"]) + "\n")
     (out / "report" / "report.md").write_text("# an earlier report\n")
     (out / "suite.yaml").write_text("name: tiny\n")
-    return _digest(root / "results")
+    return digest(root / "results")
 
-
-def _digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 CASES = {
@@ -82,18 +77,18 @@ def test_bad_data_is_one_line_exit_2_and_results_unchanged(tmp_path, capsys, cas
     err = capsys.readouterr().err
     assert code == 2, err
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
-    assert _digest(tmp_path / "results") == before
+    assert digest(tmp_path / "results") == before
 
 
 def test_results_written_by_another_version_are_not_appended_to(tmp_path, capsys):
     out = tmp_path / "results" / "tiny"
     out.mkdir(parents=True)
     (out / "trials.csv").write_text("suite,backbone,dataset,n_train\ntiny,a,b,3\n")
-    before = _digest(tmp_path / "results")
+    before = digest(tmp_path / "results")
     suite = tmp_path / "tiny.yaml"
     suite.write_text(SUITE.format(dataset="synth_far", size=20))
     code = main(["run", str(suite), "--results-dir", str(tmp_path / "results"),
                  "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "columns must be those of this ftbench version" in err
-    assert _digest(tmp_path / "results") == before
+    assert digest(tmp_path / "results") == before
