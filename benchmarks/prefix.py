@@ -120,8 +120,9 @@ def _cut(chain: list[tuple[nn.Module, int | None]], k: int) -> int | None:
 
 @torch.no_grad()
 def verify_split(split: PrefixSplit, model: nn.Module, strategy: Strategy, groups: LayerGroups,
-                 x: torch.Tensor) -> bool:
-    """Whether prefix-then-rest gives the model's own output on the prepared batch ``x``.
+                 x: torch.Tensor) -> torch.Tensor | None:
+    """The prefix's eval-mode outputs of the prepared batch ``x`` (its first few images) when
+    prefix-then-rest gives the model's own output on them, else None.
 
     Checked in eval mode (validation) and in epoch 0's training mode with the prefix in eval
     mode (training on cached activations), with the same random seed for both passes.
@@ -135,14 +136,14 @@ def verify_split(split: PrefixSplit, model: nn.Module, strategy: Strategy, group
             model.eval()
             cached = split.prefix(x)
             if not _close(model(x), split.rest(cached)):
-                return False
+                return None
             set_train_mode(model, strategy, groups, 0)
             torch.manual_seed(0)
             full = model(x)
             torch.manual_seed(0)
-            return _close(full, split.rest(cached))
+            return cached if _close(full, split.rest(cached)) else None
     except Exception:  # noqa: BLE001  (a chain that does not run is simply not a chain)
-        return False
+        return None
     finally:
         for buffer, value in zip(model.buffers(), saved):
             buffer.copy_(value)
@@ -153,8 +154,7 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5)
 
 
-def cache_mb(split: PrefixSplit, x: torch.Tensor, n_images: int) -> float:
-    """Megabytes the prefix's outputs of ``n_images`` images take (from two of ``x``)."""
-    with torch.no_grad():
-        out = split.prefix.eval()(x[:2])
-    return out[0].numel() * out.element_size() * n_images / 2**20
+def cache_mb(outputs: torch.Tensor, n_images: int) -> float:
+    """Megabytes the prefix's outputs of ``n_images`` images take, from ``outputs`` of a few
+    (those :func:`verify_split` returns)."""
+    return outputs[0].numel() * outputs.element_size() * n_images / 2**20

@@ -172,10 +172,13 @@ def _cacheable_prefix(model, strategy, groups, data: TensorData, cfg: TrainConfi
     """The frozen-prefix split, if verified on a few training images and under the limit."""
     split = split_model(model, strategy, groups, cfg.max_epochs)
     probe = prepare(data.x_train[:8].to(device))
-    if split is None or len(probe) < 2 or not verify_split(split, model, strategy, groups, probe):
+    if split is None or len(probe) < 2:
+        return None
+    outputs = verify_split(split, model, strategy, groups, probe)
+    if outputs is None:
         return None
     n_images = len(data.y_train) + len(data.y_val)
-    return split if cache_mb(split, probe, n_images) <= cfg.cache_limit_mb else None
+    return split if cache_mb(outputs, n_images) <= cfg.cache_limit_mb else None
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
