@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from report.stats import best_strategy
+
 CONFUSION_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "n_seeds", "true_idx",
                      "true_class", "pred_idx", "pred_class", "count", "rate"]
 GRID_KEYS = ["dataset", "backbone", "n_train"]
@@ -14,15 +16,15 @@ PAIR_KEYS = ["true_idx", "true_class", "pred_idx", "pred_class"]
 def best_strategies(final: pd.DataFrame) -> pd.DataFrame:
     """The strategy with the highest mean test accuracy per (dataset, backbone, n_train).
 
-    Ties go to the strategy first by name, the rule of sections 1 and 5 (the first maximum
-    over strategies in sorted order), so every section names the same best strategy.
+    Ties go by :func:`report.stats.best_strategy`, as in every section.
 
     Returns:
         Columns ``GRID_KEYS + ["strategy"]``.
     """
     means = final.groupby(GRID_KEYS + ["strategy"], sort=True)["test_acc"].mean()
-    best = means.groupby(level=GRID_KEYS, sort=True).idxmax()
-    return pd.DataFrame(best.tolist(), columns=GRID_KEYS + ["strategy"])
+    rows = [(*cell, best_strategy(group.droplevel(GRID_KEYS).to_dict()))
+            for cell, group in means.groupby(level=GRID_KEYS, sort=True)]
+    return pd.DataFrame(rows, columns=GRID_KEYS + ["strategy"])
 
 
 def best_confusion(final: pd.DataFrame, confusion: pd.DataFrame | None) -> pd.DataFrame:

@@ -7,7 +7,13 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from report.stats import ACCURACY_BOUNDS, Interval, paired_by_key, t_interval
+from report.stats import (
+    ACCURACY_BOUNDS,
+    Interval,
+    best_strategy,
+    paired_by_key,
+    t_interval,
+)
 
 AGREES, DISAGREES, INCONCLUSIVE, NOT_TESTED = "agrees", "disagrees", "inconclusive", "not tested"
 
@@ -217,7 +223,7 @@ def good_lr_range(trials: pd.DataFrame) -> tuple[tuple[float, float] | None, int
 def _strategy_part(cell: pd.DataFrame, guide: Guideline) -> dict:
     intervals = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS)
                  for s, g in cell.groupby("strategy", sort=True)}
-    best = max(intervals, key=lambda s: intervals[s].mean)
+    best = best_strategy({s: iv.mean for s, iv in intervals.items()})
     none = Interval(math.nan, math.nan, math.nan, 0)
     ran = guide.strategy in intervals
     by_seed = cell.groupby(["strategy", "seed"])["test_acc"].mean()

@@ -18,7 +18,7 @@ import math
 import pandas as pd
 
 from report.guideline import ALPHA, strategy_verdict
-from report.stats import ACCURACY_BOUNDS, paired_by_key, t_interval
+from report.stats import ACCURACY_BOUNDS, best_strategy, paired_by_key, t_interval
 
 SCRATCH = "from_scratch"
 AMOUNTS = {"<1k": "little", "1k-10k": "middle", ">10k": "much"}
@@ -63,12 +63,12 @@ def _transfer(means: dict[str, float], by_seed: pd.Series) -> dict:
     """Best pretrained strategy vs from-scratch, and the negative-transfer flag."""
     pretrained = {s: m for s, m in means.items() if s != SCRATCH}
     if SCRATCH not in means or not pretrained:
-        return {"best_pretrained": max(pretrained, key=pretrained.get) if pretrained else "",
+        return {"best_pretrained": best_strategy(pretrained) if pretrained else "",
                 "best_pretrained_mean": max(pretrained.values(), default=math.nan),
                 "scratch_mean": means.get(SCRATCH, math.nan),
                 "scratch_minus_pretrained": math.nan, "p_value": math.nan,
                 "negative_transfer": "not measured (from_scratch or pretrained missing)"}
-    best = max(pretrained, key=pretrained.get)
+    best = best_strategy(pretrained)
     test = paired_by_key(by_seed.loc[SCRATCH], by_seed.loc[best])
     gap = means[SCRATCH] - pretrained[best]
     return {"best_pretrained": best, "best_pretrained_mean": pretrained[best],
@@ -92,10 +92,10 @@ def _advice(family: str, amount: str, means: dict[str, float], by_seed: pd.Serie
     """Seed 004's advice for this family and amount, and whether the measurement agrees."""
     advice = ADVICE.get((family, amount))
     if advice is None:
-        return {"advice": "", "advice_strategy": "", "best_strategy": max(means, key=means.get),
+        return {"advice": "", "advice_strategy": "", "best_strategy": best_strategy(means),
                 "advice_verdict": "not in the table (middle amount or no family)"}
     text, strategy = advice
-    best = max(means, key=means.get)
+    best = best_strategy(means)
     ran = strategy in means
     if best == strategy or not ran:
         n_paired = int(by_seed.loc[best].notna().sum()) if best == strategy else 0
