@@ -1,4 +1,5 @@
-"""One grid cell (backbone x dataset x size x strategy): its trials and its final seeds."""
+"""One grid cell (backbone x dataset x size x strategy): its run context and its tuning
+trials (its final seeds: :mod:`benchmarks.final_run`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix, f1_score
 from torch import nn
 
 from benchmarks import liveness, tuning
@@ -24,7 +23,7 @@ from benchmarks.progress import Progress
 from benchmarks.results import ResultsWriter
 from benchmarks.tensors import TensorData
 from benchmarks.tracking import Tracker
-from benchmarks.training import TrainConfig, TrainingDiverged, TrainResult, predict, train
+from benchmarks.training import TrainConfig, TrainingDiverged, TrainResult, train
 from strategies import Strategy, StrategyContext, get_strategy, layer_groups
 
 
@@ -124,7 +123,7 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     """Train one trial, log it to MLflow and ``trials.csv``; re-raise pruning and failures."""
     params = strategy.config.to_dict()
     run_id = run.tracker.start_run(
-        f"trial {trial.number}", {**params, "trial": trial.number}, parent=_parent(run)
+        f"trial {trial.number}", {**params, "trial": trial.number}, parent=parent_run(run)
     )
     liveness.mark_alive(trial, run_id)
     row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
@@ -148,7 +147,7 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
     if out_of_memory:  # freed here, once the frames that held the tensors are gone
         release_memory()
         raise TrialOutOfMemory(row["reason"])
-    row.update(_result_columns(result), status="COMPLETE", reason="")
+    row.update(result_columns(result), status="COMPLETE", reason="")
     run.writer.append("trials", row)
     run.tracker.end_run(run_id, "FINISHED", {"ftbench.status": "COMPLETE"})
     return result.best_val_acc
@@ -171,7 +170,7 @@ def _train_for_trial(run, trial, strategy, run_id, history) -> TrainResult:
                  run.train_cfg, seed=trial.number, report=report)
 
 
-def _result_columns(result: TrainResult) -> dict[str, Any]:
+def result_columns(result: TrainResult) -> dict[str, Any]:
     """The columns every table takes from a finished training run."""
     return {"val_acc": result.best_val_acc, "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run, "trainable_params": result.trainable_params,
@@ -232,7 +231,7 @@ def interrupted_run_id(run: CellRun, trial: Any, name: str) -> str:
     process is gone, so no one else runs it).
     """
     recorded = trial.user_attrs.get("ftbench.mlflow_run_id")
-    return recorded or run.tracker.running_child(_parent(run), name) or ""
+    return recorded or run.tracker.running_child(parent_run(run), name) or ""
 
 
 def _expected(exc: Exception) -> bool:
@@ -243,70 +242,9 @@ def _expected(exc: Exception) -> bool:
 def close_parent(run: CellRun, status: str = "FINISHED") -> None:
     """End the cell's MLflow parent run: FINISHED once all of its final seeds are in, FAILED
     when one failed (a later run that retries it finishes the parent again)."""
-    run.tracker.end_run(_parent(run), status)
+    run.tracker.end_run(parent_run(run), status)
 
 
-def _parent(run: CellRun) -> str:
+def parent_run(run: CellRun) -> str:
     """The MLflow parent run of the cell (created on first use, found again on resume)."""
     return run.tracker.named_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
-
-
-def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
-              on_start: Callable[[str], None] = lambda run_id: None) -> dict:
-    """Retrain the cell's best configuration with ``seed`` and score it on the test split.
-
-    ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash).
-    """
-    strategy_cls = get_strategy(run.cell.strategy)
-    strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
-    cfg = strategy.config.to_dict()
-    run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
-                                   parent=_parent(run), tags={"ftbench.kind": "final"})
-    on_start(run_id)
-    try:
-        model = build_model(run, seed=seed)
-        data = tensor_data(run, model)
-
-        def report(epoch: int, metrics: dict[str, float]) -> None:
-            run.tracker.log_metrics(run_id, metrics, step=epoch)
-            run.progress.epoch()
-
-        result = train(model, strategy, layer_groups(model), data, run.train_cfg, seed=seed,
-                       report=report)
-        model.load_state_dict(result.best_state)
-        test = run.task.test
-        truth = test.labels.numpy()
-        pred = predict(model, test.images, data, torch.device(run.train_cfg.device)).numpy()
-    except BaseException:
-        run.tracker.end_run(run_id, "FAILED")
-        raise
-    row = {**_test_row(run, truth, pred, result), "seed": seed, "trial": trial_number,
-           "lr": strategy.config.lr, "params": json.dumps(cfg, sort_keys=True),
-           "mlflow_run_id": run_id}
-    run.tracker.log_metrics(run_id, {"test_acc": row["test_acc"],
-                                     "test_macro_f1": row["test_macro_f1"]}, step=0)
-    run.tracker.end_run(run_id, "FINISHED")
-    # confusion rows first: a final row always has its confusion rows (the report joins the
-    # two on mlflow_run_id, so rows of a seed killed before its final row are ignored)
-    run.writer.append_rows("confusion", confusion_rows(run, truth, pred, seed, run_id))
-    run.writer.append("final", row)
-    return row
-
-
-def _test_row(run: CellRun, truth: np.ndarray, pred: np.ndarray, result: TrainResult) -> dict:
-    """Test-split metrics of the best-epoch weights."""
-    return {**run.base_row(), **_result_columns(result),
-            "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
-            "n_test": len(truth), "test_acc": float((pred == truth).mean()),
-            "test_macro_f1": float(f1_score(truth, pred, average="macro"))}
-
-
-def confusion_rows(run: CellRun, truth: np.ndarray, pred: np.ndarray, seed: int,
-                   run_id: str) -> list[dict]:
-    """The non-zero cells of the test confusion matrix (scikit-learn), one row each."""
-    classes = list(run.task.classes)
-    counts = confusion_matrix(truth, pred, labels=range(len(classes)))
-    return [{**run.base_row(), "seed": seed, "true_idx": int(t), "true_class": classes[t],
-             "pred_idx": int(p), "pred_class": classes[p], "count": int(counts[t, p]),
-             "mlflow_run_id": run_id}
-            for t, p in zip(*np.nonzero(counts))]

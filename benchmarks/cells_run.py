@@ -12,9 +12,9 @@ from benchmarks.cell import (
     interrupted_run_id,
     make_objective,
     record_interrupted,
-    run_final,
     strategy_context,
 )
+from benchmarks.final_run import run_final
 from benchmarks.memory import is_out_of_memory, out_of_memory_reason, release_memory
 from benchmarks.suite import Suite
 from strategies import get_strategy

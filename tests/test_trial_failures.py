@@ -8,7 +8,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from benchmarks import cell, memory
+from benchmarks import cell, final_run, memory
 from benchmarks.cli import main
 
 SUITE = """
@@ -62,7 +62,8 @@ def _inject(monkeypatch, target: int, fault) -> list:
             model.register_forward_hook(lambda module, args, out: fault(out))
         return model
 
-    monkeypatch.setattr(cell, "build_model", build)
+    monkeypatch.setattr(cell, "build_model", build)  # tuning trials
+    monkeypatch.setattr(final_run, "build_model", build)  # final seeds
     monkeypatch.setattr(cell, "release_memory", lambda: released.append("trial"))
     return released
 
