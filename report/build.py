@@ -10,7 +10,8 @@ import pandas as pd
 from report import plot_data, sections
 from report.figure_base import FigureFile
 from report.figures import accuracy_figure, lr_figure
-from report.guideline import ALPHA, GUIDELINES, LR_TOLERANCE, compare_to_guideline
+from report.guideline import ALPHA, LR_TOLERANCE, compare_to_guideline
+from report.guideline_table import GUIDELINES
 from report.provenance import provenance_blocks, title_blocks
 from report.render import (
     Block,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from report.guideline import GUIDELINES, guideline_for, regime_rank
+from report.guideline_table import GUIDELINES, guideline_for, regime_rank
 from report.stats import ACCURACY_BOUNDS, t_interval
 
 STRATEGY_ORDER: tuple[str, ...] = (

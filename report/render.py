@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from report.figure_base import FigureFile
-from report.guideline import format_lr
+from report.guideline_table import format_lr
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,15 @@ import pytest
 from report.guideline import (
     AGREES,
     DISAGREES,
-    GUIDELINES,
     INCONCLUSIVE,
     NOT_TESTED,
     compare_to_guideline,
     epochs_verdict,
-    format_lr,
     good_lr_range,
-    guideline_for,
     lr_verdict,
     strategy_verdict,
 )
+from report.guideline_table import GUIDELINES, format_lr, guideline_for
 
 SMALL, MID, LARGE = (guideline_for(r) for r in ("<1k", "1k-10k", ">10k"))
 
