@@ -1,6 +1,6 @@
 """Datasets of the benchmark: registry of tasks (synthetic and real), their options and splits."""
 
-from benchmarks.data import imagefolder, tv  # noqa: F401  (register the real datasets)
+from benchmarks.data import builtin, imagefolder, tv  # noqa: F401  (register the datasets)
 from benchmarks.data.options import REQUIRED, default_root
 from benchmarks.data.registry import (
     DatasetSpec,
