@@ -57,4 +57,5 @@ def pretrain_command(args: argparse.Namespace) -> None:
     state = "cached" if done.meta["cached"] else f"trained in {done.meta['train_time_s']:.0f} s"
     print(f"checkpoint: {path} ({state}; source test accuracy "
           f"{done.meta['source_test_acc']:.3f}, input {done.input_size} px)")
-    print(f"use it in a suite:\n  backbones: [{{name: {cfg.backbone}, weights: {path}}}]")
+    print(f"use it in a suite (an absolute path; a relative one is read from the suite "
+          f"file's folder):\n  backbones: [{{name: {cfg.backbone}, weights: {path.absolute()}}}]")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from benchmarks.augment import AugmentConfig
 from benchmarks.backbone_ref import BackboneRef
@@ -16,19 +12,22 @@ from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import DatasetRef
 from benchmarks.messages import did_you_mean
 from benchmarks.pretrain import PretrainConfig
+from benchmarks.suite_file import builtin_suites, parse_suite, read_suite
 from benchmarks.suite_lists import (
     read_entries,
     read_epochs_by_size,
     read_sequence,
     read_sizes,
 )
+from benchmarks.suite_paths import resolve_paths
 from benchmarks.suite_rules import Where, check_scalar, hints
 from benchmarks.training import TrainConfig
-from benchmarks.yaml_lines import KeyPath, Lines, line_of, load_with_lines
+from benchmarks.yaml_lines import KeyPath, Lines, line_of
 
 REGIMES = ("<1k", "1k-10k", ">10k")
 """The guideline's data-size rows (shared GUIDELINES.md section 1)."""
 
+__all__ = ["REGIMES", "PrunerConfig", "Suite", "builtin_suites", "load_suite", "suite_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -114,53 +113,22 @@ class Suite:
         return _plain(out)
 
 
-def builtin_suites() -> list[str]:
-    """Names of the suites shipped with ftbench."""
-    files = resources.files("benchmarks") / "suites"
-    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
-
-
 SECTIONS = {"pretrain": PretrainConfig, "train": TrainConfig, "pruner": PrunerConfig}
 """The top-level keys that hold a mapping of a config's fields."""
 
 
 def load_suite(name_or_path: str) -> Suite:
-    """Load a built-in suite by name, or a user's suite from a YAML path.
+    """Load a built-in suite by name, or a user's suite from a YAML path; a suite file's
+    relative paths are read from its folder (:mod:`benchmarks.suite_paths`).
 
     Raises:
         ValueError: unknown suite, unreadable YAML, or an invalid field; one line that
-            starts with ``FILE:LINE`` of the key or list item at fault.
+            starts with the file (and ``FILE:LINE`` of the key or list item at fault).
     """
-    path = Path(name_or_path)
-    if name_or_path in builtin_suites():
-        text = (resources.files("benchmarks") / "suites" / f"{name_or_path}.yaml").read_text()
-        source = f"built-in suite '{name_or_path}'"
-    elif path.suffix in (".yaml", ".yml") and path.is_file():
-        text, source = path.read_text(), str(path)
-    else:
-        valid = builtin_suites()
-        hint = did_you_mean(name_or_path, valid)
-        raise ValueError(
-            f"suite '{name_or_path}': it must be a built-in suite ({', '.join(valid)}) or an "
-            f"existing .yaml file, but it is neither.{hint}"
-        )
-    try:
-        data, lines = load_with_lines(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(_yaml_message(exc, source)) from None
-    return suite_from_dict(data, source, lines)
-
-
-def _yaml_message(exc: yaml.YAMLError, source: str) -> str:
-    """One line naming ``FILE:LINE`` of a YAML syntax error and what the parser found."""
-    mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context", None)
-    where = f"{source}:{mark.line + 1}" if mark is not None else source
-    start = getattr(exc, "context_mark", None)
-    if context and start is not None and (mark is None or start.line != mark.line):
-        context = f"{context} started on line {start.line + 1}"
-    what = ", ".join(part for part in (context, getattr(exc, "problem", None) or str(exc)) if part)
-    return " ".join(f"{where}: it must be valid YAML, but {what}. Check the indentation, "
-                    "colons and quotes there.".split())
+    text, source, folder = read_suite(name_or_path)
+    data, lines = parse_suite(text, source)
+    suite = suite_from_dict(data, source, lines)
+    return suite if folder is None else resolve_paths(suite, folder)
 
 
 def suite_from_dict(data: Any, source: str = "suite", lines: Lines | None = None) -> Suite:

@@ -9,7 +9,7 @@ from typing import Any
 from benchmarks.backbone_ref import parse_backbone
 from benchmarks.data import SizeSpec
 from benchmarks.dataset_ref import parse_dataset, parse_sizes
-from benchmarks.suite_rules import Where
+from benchmarks.suite_rules import Where, seed_rule
 from benchmarks.yaml_lines import KeyPath
 
 _ENTRIES = {"datasets": (parse_dataset, "[synth_far, {name: imagefolder, root: photos}]"),
@@ -104,6 +104,9 @@ def read_sequence(key: str, value: Any, where: Where) -> tuple[Any, ...]:
             raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
                 f"{where((key, index))}: each {key} entry must be {what}, but got {item!r}. "
                 f"Example: {key}: {example}.")
+        problem = seed_rule("seed", item) if key == "seeds" else None
+        if problem:
+            raise ValueError(f"{where((key, index))}: {problem}")
         if item in items[:index]:
             raise ValueError(f"{where((key, index))}: {key} must be distinct, but {item!r} "
                              "is repeated. Remove the repeated one.")

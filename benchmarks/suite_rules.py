@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import typing
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ def check_scalar(hint: Any, value: Any, path: KeyPath, where: Where) -> None:
         raise ValueError(f"{where(path)}: {name} must be {expected}, but got {value!r} "
                          f"({type(value).__name__}).{fix}")
     rule = _RULES.get(name)
-    problem = rule(name, value) if rule else None
+    problem = _finite(hint, name, value) or (rule(name, value) if rule else None)
     if problem:
         raise ValueError(f"{where(path)}: {problem}")
 
@@ -58,6 +59,15 @@ def _expected(hint: Any, value: Any) -> str | None:
               dict: (isinstance(value, dict), "a mapping")}
     ok, expected = checks.get(hint, (True, ""))
     return None if ok else expected + (" or null" if args else "")
+
+
+def _finite(hint: Any, name: str, value: Any) -> str | None:
+    """A float field must hold a finite number: YAML reads .inf and .nan as numbers."""
+    if float not in (hint, *typing.get_args(hint)) or not isinstance(value, float) \
+            or math.isfinite(value):
+        return None
+    return (f"{name} must be a finite number, but got {value!r}. Write an ordinary number "
+            "such as 0.1 (YAML reads .inf and .nan as infinity and not-a-number).")
 
 
 def _number_fix(text: str) -> str:
@@ -113,8 +123,17 @@ def _folder_name(name: str, value: str) -> str | None:
             "my_suite (results go to results/<name>/).")
 
 
+SEED_MAX = 2**32 - 1
+"""The largest seed numpy takes (torch.manual_seed and Optuna's samplers take it too)."""
+
+seed_rule = _holds(lambda v: 0 <= v <= SEED_MAX, "0 <= {} <= 2**32 - 1",
+                   "Use a seed such as 0, 1 or 2 (numpy, torch and Optuna take 0 to 2**32 - 1)")
+"""The range of every seed of a suite: ``seeds`` items, ``sampler_seed``, ``pretrain.seed``."""
+
 _RULES: dict[str, Rule] = {
     "name": _folder_name,
+    "sampler_seed": seed_rule,
+    "pretrain.seed": seed_rule,
     "trials": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
     "size_scale": _holds(lambda v: v > 0, "{} > 0", "Use 1.0 to take sizes literally"),
     "val_fraction": _holds(lambda v: 0 < v < 1, "0 < {} < 1", "Use e.g. 0.2"),

@@ -61,9 +61,9 @@ def test_single_folder_is_split_stratified_and_seeded(tmp_path):
     assert torch.equal(data.test.images, again.test.images)
     other = _load(tmp_path, split_seed=1)
     assert not torch.equal(data.test.images, other.test.images)
-    half = _load(tmp_path, test_fraction=0.5, classes=["b"], image_size=4)
-    assert half.classes == ("b",) and half.train.images.shape == (3, 3, 4, 4)
-    assert len(half.test.labels) == 2
+    half = _load(tmp_path, test_fraction=0.5, classes=["b", "a"], image_size=4)
+    assert half.classes == ("b", "a") and half.train.images.shape == (8, 3, 4, 4)
+    assert half.test.labels.tolist().count(0) == 2 and len(half.test.labels) == 7
 
 
 def test_fingerprint_sees_new_files(tmp_path):
@@ -89,8 +89,10 @@ def test_different_sizes_need_image_size(tmp_path):
 def test_resize_is_antialiased_and_exact_on_solid_images(tmp_path):
     _write(tmp_path / "a" / "0.png", value=77, size=(64, 64))
     _write(tmp_path / "a" / "1.png", value=77, size=(64, 64))
+    _write(tmp_path / "b" / "0.png", value=77, size=(64, 64))
+    _write(tmp_path / "b" / "1.png", value=77, size=(64, 64))
     images = _load(tmp_path, image_size=7).train.images
-    assert images.shape == (1, 3, 7, 7) and (images == 77).all()
+    assert images.shape == (2, 3, 7, 7) and (images == 77).all()
 
 
 @pytest.mark.parametrize(
@@ -110,9 +112,11 @@ def test_resize_is_antialiased_and_exact_on_solid_images(tmp_path):
          r"an existing '.*test' must hold next to the other split"),
         (lambda root: _tree(root, {"a": 3, "b": 1}),
          "at least 2 images per class must hold for a train/test split, but got 1 in class 'b'"),
+        (lambda root: _tree(root, {"a": 3}),
+         r"at least 2 classes must hold, but got 1 \(only 'a'\)"),
     ],
     ids=["no-root", "no-classes", "empty-class", "corrupt", "test-missing-class",
-         "test-unknown-class", "no-test-folder", "class-too-small"],
+         "test-unknown-class", "no-test-folder", "class-too-small", "one-class"],
 )  # fmt: skip
 def test_bad_input_is_one_clear_line(tmp_path, make, pattern):
     root = tmp_path / "missing"
@@ -137,3 +141,12 @@ def test_class_selection_keeps_pixels(tmp_path):
     assert data.classes == ("b", "a") and data.train.labels.tolist() == [1, 1, 0, 0]
     expected = np.array(Image.open(tmp_path / "train" / "b" / "1.png").convert("RGB"))
     assert torch.equal(data.train.images[3], torch.from_numpy(expected).permute(2, 0, 1))
+
+
+def test_selecting_one_class_is_refused_at_load_time(tmp_path):
+    _tree(tmp_path, {"a": 2, "b": 2})
+    with pytest.raises(ValueError) as error:
+        _load(tmp_path, classes=["b"])
+    assert str(error.value) == ("Dataset 'imagefolder': at least 2 classes must hold, but got 1 "
+                                "(only 'b'). Add another class folder, or list 2 or more in "
+                                "'classes'.")

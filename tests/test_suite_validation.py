@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import typing
 from importlib import resources
 
 import pytest
 import yaml
 
+from benchmarks.augment import AugmentConfig
 from benchmarks.cli import main
-from benchmarks.suite import PrunerConfig, load_suite, suite_from_dict
-from benchmarks.suite_rules import PRUNERS
+from benchmarks.pretrain import PretrainConfig
+from benchmarks.suite import PrunerConfig, Suite, load_suite, suite_from_dict
+from benchmarks.suite_rules import PRUNERS, hints
+from benchmarks.training import TrainConfig
 from benchmarks.tuning import make_pruner
 from benchmarks.yaml_lines import line_of, load_with_lines
 
@@ -129,6 +135,24 @@ TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substr
      "the key 'strategies' must be present", 1),
     ("a list, not a mapping", "# my suite\n- name: bad\n", "it must be a YAML mapping", 2),
     ("empty file", "", "it must be a YAML mapping, but got NoneType", 1),
+    ("seed out of range", ("seeds: [0, 1]", "seeds: [0, 99999999999999999999]"),
+     ("0 <= seed <= 2**32 - 1 must hold, but got 99999999999999999999. Use a seed such as 0, "
+      "1 or 2 (numpy, torch and Optuna take 0 to 2**32 - 1)."), 17),
+    ("negative seed", ("seeds: [0, 1]", "seeds: [-1, 1]"),
+     "0 <= seed <= 2**32 - 1 must hold, but got -1.", 17),
+    ("negative sampler_seed", ("sampler_seed: 0", "sampler_seed: -1"),
+     "0 <= sampler_seed <= 2**32 - 1 must hold, but got -1.", 18),
+    ("pretrain seed 2**32", ("  lr: 0.002", "  lr: 0.002\n  seed: 4294967296"),
+     "0 <= pretrain.seed <= 2**32 - 1 must hold, but got 4294967296.", 24),
+    ("infinite size_scale", ("size_scale: 1.0", "size_scale: .inf"),
+     ("size_scale must be a finite number, but got inf. Write an ordinary number such as 0.1 "
+      "(YAML reads .inf and .nan as infinity and not-a-number)."), 14),
+    ("nan val_fraction", ("val_fraction: 0.2", "val_fraction: .nan"),
+     "val_fraction must be a finite number, but got nan.", 19),
+    ("-inf pretrain lr", ("  lr: 0.002", "  lr: -.inf"),
+     "pretrain.lr must be a finite number, but got -inf.", 23),
+    ("nan augment parameter", ("    flip_p: 0.5", "    flip_p: .nan"),
+     "train.augment.flip_p must be a finite number, but got nan.", 33),
 ]
 
 
@@ -226,3 +250,25 @@ def test_valid_train_values_are_accepted(tmp_path, field, value):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     assert getattr(load_suite(str(path)).train, field) == value
+
+
+def _float_fields() -> list[tuple[str, ...]]:
+    """The key path of every float field a suite may set, in every section."""
+    sections = {(): Suite, ("train",): TrainConfig, ("pretrain",): PretrainConfig,
+                ("pruner",): PrunerConfig, ("train", "augment"): AugmentConfig}
+    return [(*path, f.name) for path, cls in sections.items() for f in dataclasses.fields(cls)
+            if float in (hints(cls)[f.name], *typing.get_args(hints(cls)[f.name]))]
+
+
+@pytest.mark.parametrize("path", _float_fields(), ids=".".join)
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_every_float_field_must_be_finite(path, value):
+    data = yaml.safe_load(BASE)
+    *sections, key = path
+    owner = data
+    for section in sections:
+        owner = owner.setdefault(section, {})
+    owner[key] = value
+    with pytest.raises(ValueError, match=rf"^test suite: {'.'.join(path)} must be a finite "
+                                         rf"number, but got {value!r}\. Write an ordinary"):
+        suite_from_dict(data, "test suite")

@@ -163,9 +163,17 @@ def _fingerprint(spec: DatasetSpec, options: dict[str, object]) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, options: tuple[tuple[str, object], ...], fingerprint: str) -> TaskData:
-    """Build once per name, options and state of the files (``fingerprint``)."""
+    """Build once per name, options and state of the files (``fingerprint``); every dataset
+    passes here, so that a task with fewer than 2 classes is refused for all of them."""
     spec = _spec(name)
-    return spec.build(spec.name, spec.family, **dict(spec.params), **dict(options))
+    task = spec.build(spec.name, spec.family, **dict(spec.params), **dict(options))
+    if len(task.classes) < 2:
+        shown = ", ".join(repr(c) for c in task.classes)
+        raise ValueError(
+            f"Dataset '{name}': at least 2 classes must hold, but got {len(task.classes)} "
+            f"(only {shown}). Add another class folder, or list 2 or more in 'classes'."
+        )
+    return task
 
 
 def load_dataset(name: str, **options: object) -> TaskData:
@@ -181,7 +189,8 @@ def load_dataset(name: str, **options: object) -> TaskData:
 
     Raises:
         ValueError: If ``name`` is not registered (the message lists valid and close names), an
-            option is unknown or bad, or the data cannot be read (one line saying how to fix).
+            option is unknown or bad, the data cannot be read, or it has fewer than 2 classes
+            (one line saying how to fix).
     """
     spec = _spec(name)
     resolved = resolve_options(name, dict(spec.options), options)
