@@ -190,6 +190,10 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
     else:  # KeyboardInterrupt / SystemExit: the run is being stopped
         status, mlflow_status = "FAIL", "KILLED"
     reason = str(exc) or type(exc).__name__
+    if not isinstance(exc, Exception):  # the same words as a trial whose process died
+        then = "not retried again (a retry itself)" if row["retry_of"] is not None \
+            else "retried once as a new trial"
+        reason = f"interrupted: the run was stopped ({type(exc).__name__}); {then}"
     if is_out_of_memory(exc):
         reason = out_of_memory_reason(exc)
     if status == "FAIL" and isinstance(exc, Exception) and not _expected(exc):

@@ -92,7 +92,8 @@ def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
 def save_checkpoint(
     model_or_state: nn.Module | Mapping[str, torch.Tensor], path: Path | str
 ) -> Path:
-    """Write a plain state dict atomically (temporary file, then ``os.replace``).
+    """Write a plain state dict atomically (temporary file, then ``os.replace``), with the
+    permissions a new file gets (0644 under the usual umask) whatever the format.
 
     ``.safetensors`` paths get a safetensors file; any other suffix gets ``torch.save``.
     Keys are written as they are (a DataParallel model's keep their ``module.`` prefix,
@@ -115,10 +116,18 @@ def save_checkpoint(
             safetensors.torch.save_file(plain, str(tmp))
         else:
             torch.save({k: v.detach().to("cpu") for k, v in state.items()}, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes 0600; every format alike
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @functools.lru_cache(maxsize=4)

@@ -4,39 +4,48 @@ exits 2 with one line."""
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 import time
 from pathlib import Path
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE, as a shell reports a command whose reader closed the pipe."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ftbench", description="Benchmark fine-tuning strategies across data sizes."
     )
+    parser.add_argument("--version", action="version", version=f"ftbench {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    debug = argparse.ArgumentParser(add_help=False)  # --debug after the command works too
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
+    add = functools.partial(sub.add_parser, parents=[debug])
 
-    run = sub.add_parser("run", help="run (or resume) a suite")
-    worker = sub.add_parser("worker", help="join a running suite as one more worker (same "
-                            "storage and MLflow URI; no report)")
+    run = add("run", help="run (or resume) a suite")
+    worker = add("worker", help="join a running suite as one more worker (same storage and "
+                 "MLflow URI; no report)")
     for command in (run, worker):
         _run_arguments(command)
     run.add_argument("--n-workers", type=int, default=1,
                      help="worker processes on this machine sharing the suite (default: 1)")
 
-    status = sub.add_parser("status", help="cells done, trials per state, time left")
+    status = add("status", help="cells done, trials per state, time left")
     status.add_argument("folder", type=Path, help="results folder, e.g. results/quickstart")
 
-    listing = sub.add_parser("list", help="list strategies, datasets, suites or backbones")
+    listing = add("list", help="list strategies, datasets, suites or backbones")
     listing.add_argument("what", choices=["strategies", "datasets", "suites", "backbones"])
     listing.add_argument("pattern", nargs="?", default="*",
                          help="wildcard, e.g. '*freeze*', '*resnet*' or 'tv:*'")
     listing.add_argument("--cache-dir", type=Path, help="where ftbench's checkpoints are "
                          "(default: $FTBENCH_CACHE or ~/.cache/ftbench)")
 
-    pre = sub.add_parser("pretrain", help="pretrain a backbone on a dataset; write a checkpoint "
+    pre = add("pretrain", help="pretrain a backbone on a dataset; write a checkpoint "
                          "that suites use as 'weights: PATH'")
     pre.add_argument("--backbone", default="test_resnet",
                      help="timm name or tv:<name> (default: test_resnet)")
@@ -54,10 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--cache-dir", type=Path,
                      help="checkpoint cache (default: $FTBENCH_CACHE or ~/.cache/ftbench)")
 
-    show = sub.add_parser("show", help="print a suite as YAML")
+    show = add("show", help="print a suite as YAML")
     show.add_argument("suite")
 
-    report = sub.add_parser("report", help="(re)build the report of a results folder")
+    report = add("report", help="(re)build the report of a results folder")
     report.add_argument("folder", type=Path)
     return parser
 
@@ -83,6 +92,9 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
                          "while it runs) for this long is taken as crashed, failed and "
                          "retried (default: 1800)")
     command.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    command.add_argument("--extend", action="store_true",
+                         help="accept a suite that adds seeds (keeping the old ones) or trials "
+                         "(before any final seed ran) to an existing results folder")
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -97,6 +109,7 @@ def _check_stale_after(seconds: float) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
+    from benchmarks.machine import check_workers
     from benchmarks.runner import RunOptions, run_suite
     from benchmarks.suite import load_suite
     from benchmarks.workers import set_threads
@@ -108,18 +121,24 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if n_workers < 1 or (args.threads is not None and args.threads < 1):
         raise ValueError(f"--n-workers and --threads must be >= 1, but got {n_workers} and "
                          f"{args.threads}.")
+    check_workers(n_workers)
     _check_stale_after(args.stale_after)
     options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
                          storage=args.storage, cache_dir=args.cache_dir,
                          progress=False if args.no_progress else None,
                          report=not (args.no_report or worker), stale_after_s=args.stale_after,
-                         n_workers=n_workers, threads=args.threads, worker=worker)
+                         n_workers=n_workers, threads=args.threads, worker=worker,
+                         extend=args.extend, started=start)
     set_threads(options)
     out = run_suite(suite, options)
+    ran = time.perf_counter() - start
     print(f"results: {out}/ (trials.csv, final.csv, epochs.csv)")
     if options.report:
-        print(f"report:  {out}/report/report.html")
-    print(f"total time: {time.perf_counter() - start:.1f} s")
+        from report import build_report
+
+        print(f"report:  {build_report(out)}")
+    report = f" + {time.perf_counter() - start - ran:.1f} s report" if options.report else ""
+    print(f"time: {ran:.1f} s run (run.json's total_time_s){report}")
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
@@ -163,6 +182,9 @@ def _cmd_show(args: argparse.Namespace) -> None:
 def _cmd_report(args: argparse.Namespace) -> None:
     from report import build_report
 
+    if args.folder.exists() and not args.folder.is_dir():
+        raise ValueError(f"results folder '{args.folder}': it must be a folder, but it is a "
+                         "file. Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
     if not args.folder.is_dir():
         raise ValueError(f"results folder '{args.folder}': it must exist, but it does not. "
                          "Run `ftbench run` first.")
@@ -180,16 +202,30 @@ COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd
             "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status}
 
 
+def _version() -> str:
+    """The installed ftbench version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ftbench")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ftbench`` console script."""
     args = _parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        sys.stdout.flush()
     except (ValueError, TypeError, FileNotFoundError, PermissionError) as exc:
         if args.debug:
             raise
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `ftbench list backbones | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("ftbench: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130

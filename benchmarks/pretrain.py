@@ -15,7 +15,7 @@ import torch
 from benchmarks.backbones import create_backbone, normalisation
 from benchmarks.data import dataset_fingerprint, load_dataset
 from benchmarks.tensors import TensorData
-from benchmarks.training import Report, TrainConfig, train
+from benchmarks.training import Report, TrainConfig, TrainingDiverged, train
 from strategies import StrategyConfig, get_strategy, layer_groups
 
 PRETRAIN_VERSION = 2
@@ -102,8 +102,14 @@ def _pretrain(cfg: PretrainConfig, path: Path, report: Report | None) -> dict:
     strategy_cls = get_strategy("from_scratch")
     strategy = strategy_cls(StrategyConfig(lr=cfg.lr, weight_decay=cfg.weight_decay))
     train_cfg = TrainConfig(max_epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.epochs)
-    result = train(model, strategy, layer_groups(model), data, train_cfg, seed=cfg.seed,
-                   report=report)
+    try:
+        result = train(model, strategy, layer_groups(model), data, train_cfg, seed=cfg.seed,
+                       report=report)
+    except TrainingDiverged as exc:
+        raise ValueError(f"pretraining {cfg.backbone} on {cfg.dataset}: a finite training loss "
+                         f"must hold, but {exc} with lr {cfg.lr:g}. Lower the pretraining lr "
+                         "(pretrain: {lr: ...} in the suite, or --lr), e.g. to 2e-3; nothing "
+                         "was cached.") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(result.best_state, tmp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from report.csv_check import read_checked
 
 CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "regime",
                 "strategy"]
@@ -76,44 +79,65 @@ class ResultsWriter:
         if extra:
             raise KeyError(f"table '{table}': columns {sorted(extra)} are not in its schema")
         path = self.path(table)
-        with path.open("a", newline="") as fh:
+        with path.open("ab") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)  # several workers may append to one file
-            writer = csv.DictWriter(fh, fieldnames=columns)
+            text = io.StringIO(newline="")
+            writer = csv.DictWriter(text, fieldnames=columns)
             if fh.seek(0, os.SEEK_END) == 0:
                 writer.writeheader()
             elif table not in self._checked:
-                self._check_header(table, path)
+                _check_header(table, path)
             self._checked.add(table)
             writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-            fh.flush()
+            _write_whole(fh.fileno(), text.getvalue().encode())
             if table in DURABLE:
                 os.fsync(fh.fileno())
 
-    def check_headers(self) -> None:
-        """Raise ``ValueError`` if an existing table has other columns than this version's."""
-        for table in TABLES:
-            path = self.path(table)
-            if path.exists() and path.stat().st_size > 0:
-                self._check_header(table, path)
-
     @staticmethod
-    def _check_header(table: str, path: Path) -> None:
-        """Appending under another header would shift every value into the wrong column."""
-        with path.open(newline="") as fh:
-            header = next(csv.reader(fh), [])
-        if header != TABLES[table]:
-            raise ValueError(
-                f"results file '{path}': its columns must be those of this ftbench version, but "
-                f"they differ ({len(header)} vs {len(TABLES[table])} columns). Move the folder "
-                f"away or pass --results-dir another parent folder; the old rows stay readable."
-            )
+    def _checked_text(path: Path) -> str:
+        """The table's text, every row checked (:func:`report.csv_check.read_checked`), read
+        under a shared lock so that no row is being appended by another worker meanwhile."""
+        with path.open("rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH)
+            return read_checked(path)[0]
 
     def read(self, table: str) -> pd.DataFrame:
         """The table as a DataFrame (empty, with its columns, if nothing was written)."""
         path = self.path(table)
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame(columns=TABLES[table])
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        text = self._checked_text(path)
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+
+
+def check_tables(folder: Path) -> None:
+    """Raise one line if an existing table of ``folder`` has other columns than this version's
+    (appending would shift every value into the wrong column), or a damaged row
+    (:func:`report.csv_check.read_checked`). Reads only: nothing is created."""
+    for table in TABLES:
+        path = folder / f"{table}.csv"
+        if path.is_file() and path.stat().st_size > 0:
+            _check_header(table, path)
+            read_checked(path)
+
+
+def _check_header(table: str, path: Path) -> None:
+    """Appending under another header would shift every value into the wrong column."""
+    with path.open(newline="") as fh:
+        header = next(csv.reader(fh), [])
+    if header != TABLES[table]:
+        raise ValueError(
+            f"results file '{path}': its columns must be those of this ftbench version, but "
+            f"they differ ({len(header)} vs {len(TABLES[table])} columns). Move the folder "
+            f"away or pass --results-dir another parent folder; the old rows stay readable."
+        )
+
+
+def _write_whole(fd: int, data: bytes) -> None:
+    """``data`` in one ``write`` call where the system takes it whole (a kill cannot stop a
+    write to a local file halfway, so no row is ever cut short by one)."""
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _cell(value: Any) -> Any:

@@ -3,33 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import platform
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
 from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import check_backbone_name
-from benchmarks.cell import CellRun
+from benchmarks.cell import Cell, CellRun
 from benchmarks.cells_run import run_grid
 from benchmarks.costs_table import write_backbone_costs
 from benchmarks.data import TaskData
 from benchmarks.data.resize import resize_task
+from benchmarks.fingerprint import fingerprint
+from benchmarks.fingerprint import write as write_fingerprint
 from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
-from benchmarks.memory import peak_rss_mb
+from benchmarks.machine import check_cache_dir, check_device
+from benchmarks.messages import masked_url
 from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
-from benchmarks.results import ResultsWriter
+from benchmarks.results import ResultsWriter, check_tables
+from benchmarks.resume_guard import (
+    check_journal_exists,
+    check_same_suite,
+    check_storage_knows_rows,
+)
+from benchmarks.run_info import write_plan, write_run_info
 from benchmarks.storage import Storage, make_storage
 from benchmarks.suite import Suite
 from benchmarks.tracking import Tracker, check_reachable, default_uri
 from benchmarks.weights import resolve_weights
 from benchmarks.workers import spawn_workers, wait_for_workers
+from report import check_report_folder
 from strategies import get_strategy
 
 """Pause before visiting again the cells whose last trials run in other workers."""
@@ -49,6 +55,8 @@ class RunOptions:
     n_workers: int = 1
     threads: int | None = None
     worker: bool = False  # a helper process: no report, no run.json
+    extend: bool = False  # accept more seeds or trials than the folder's suite had
+    started: float | None = None  # perf_counter() when the command started (run.json's clock)
 
 
 @dataclass(frozen=True)
@@ -60,37 +68,49 @@ class Preflight:
     weights: dict[str, Pretrained]  # backbone key -> hub, file or no weights
 
 
-def preflight(suite: Suite, cache: Path | None = None) -> Preflight:
-    """Check every name, size and weight before any work starts (nothing is written)."""
+def preflight(suite: Suite, cache: Path | None = None,
+              options: RunOptions | None = None) -> Preflight:
+    """Check every name, size, device and weight before any work starts (nothing is
+    written)."""
+    check_device(suite.train.device)
+    cache = cache or default_cache_dir()
+    check_cache_dir(cache, "--cache-dir" if options and options.cache_dir else "the cache")
     for name in suite.strategies:
         get_strategy(name)
     for ref in suite.backbones:
         check_backbone_name(ref.name)
     tasks = {ref.key: ref.load() for ref in suite.datasets}
     plan = resolve_plan(suite, tasks)
-    cache = cache or default_cache_dir()
     weights = {ref.key: resolve_weights(ref, cache) for ref in suite.backbones
                if ref.kind != "ftbench"}
     return Preflight(tasks, plan, weights)
 
 
 def run_suite(suite: Suite, options: RunOptions) -> Path:
-    """Run (or resume) every cell of ``suite``; return its results folder."""
-    started = time.perf_counter()
+    """Run (or resume) every cell of ``suite``; return its results folder.
+
+    Every check comes before any work or write: names, data, devices and weights
+    (:func:`preflight`), the storage, tracking and results folder (:func:`_open_outputs`),
+    then that the folder holds this same suite and the storage its trials
+    (:mod:`benchmarks.resume_guard`). ``suite.yaml``, ``plan.json`` and the fingerprint are
+    written once the backbones are pretrained.
+    """
+    started = options.started if options.started is not None else time.perf_counter()
     cache = options.cache_dir or default_cache_dir()
-    checked = preflight(suite, cache)
+    checked = preflight(suite, cache, options)
     tasks, plan = checked.tasks, checked.plan
     out = options.results_root / suite.name
+    current = fingerprint(suite, tasks)
+    rewrite = check_same_suite(out, current, options.extend)
     writer, storage, storage_spec, tracker = _open_outputs(suite, options, out)
-    mlflow_uri = tracker.uri
-    if not options.worker:
-        (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
     grid = cells(suite, plan)
-    if not options.worker:
-        _write_plan(out, suite, grid)
+    check_storage_knows_rows(writer.read("trials"), {_cell_id(c): c.key for c in grid},
+                             storage, masked_url(storage_spec))
     progress = Progress(_budget(suite, grid, cache, writer), enabled=options.progress)
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
+        _record_start(out, suite, grid, current if rewrite else None, storage_spec, options)
+        tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
         models = {ref.key: ref.name for ref in suite.backbones}
         write_backbone_costs(out, suite, pretrained, tasks)
         splits = make_all_splits(suite, tasks, plan)
@@ -100,37 +120,51 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                         splits[cell.dataset][cell.n_train], pretrained[cell.backbone].path,
                         models[cell.backbone], suite.train_config(cell.size), tracker, writer,
                         progress) for cell in grid]
-        helpers = spawn_workers(out / "suite.yaml", options, mlflow_uri, storage_spec, cache)
+        helpers = spawn_workers(out / "suite.yaml", options, tracker.uri, storage_spec, cache)
         try:
             run_grid(suite, runs, storage, options.stale_after_s)
         finally:
             wait_for_workers(helpers, progress)
     finally:
         progress.close()
-    if options.worker:
-        return out
-    _write_run_info(suite, out, started, pretrained, inputs, plan)
-    if options.report:
-        from report import build_report
-
-        build_report(out)
+    if not options.worker:
+        write_run_info(suite, out, started, pretrained, inputs, plan)
     return out
 
 
+def _cell_id(cell: Cell) -> tuple[str, str, int, str]:
+    """A cell as the columns of its rows name it."""
+    return cell.backbone, cell.dataset, cell.n_train, cell.strategy
+
+
+def _record_start(out: Path, suite: Suite, grid: list[Cell], current: dict | None,
+                  storage_spec: str, options: RunOptions) -> None:
+    """The fingerprint (when new or extended), then, from the run itself (workers read them),
+    ``suite.yaml`` as it runs and ``plan.json``."""
+    if current is not None:
+        write_fingerprint(out, current)
+    if not options.worker:
+        (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
+        write_plan(out, suite, grid, masked_url(storage_spec))
+
+
 def _open_outputs(suite: Suite, options: RunOptions,
-                  out: Path) -> tuple[ResultsWriter, Storage, str, Tracker]:
-    """The results folder, the Optuna storage and the MLflow store, opened in an order that
-    writes nothing into ``out`` when one of them is wrong (each raises a one-line error)."""
+                  out: Path) -> tuple[ResultsWriter, Storage, str, Tracker | None]:
+    """The results folder, the Optuna storage and the MLflow server, opened in an order that
+    writes nothing into ``out`` when one of them is wrong (each raises a one-line error). The
+    tracker is None for the default store in ``out``, which is made once work starts."""
+    if options.report:
+        check_report_folder(out)
+    check_tables(out)
+    spec = options.storage or str((out / "optuna.journal").resolve())
+    check_journal_exists(spec, out)
     storage = make_storage(options.storage) if options.storage else None
     tracker = None
     if options.mlflow_uri:
         check_reachable(options.mlflow_uri)
         tracker = Tracker(options.mlflow_uri, f"ftbench/{suite.name}")
     writer = ResultsWriter(out)
-    writer.check_headers()
-    spec = options.storage or str((out / "optuna.journal").resolve())
     storage = storage or make_storage(spec)
-    tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
     return writer, storage, spec, tracker
 
 
@@ -174,108 +208,3 @@ def _budget(suite: Suite, grid: list, cache: Path, writer: ResultsWriter) -> int
     planned = sum(per_cell * suite.train_config(c.size).max_epochs for c in grid)
     done = writer.read("trials").max_epochs.sum() + writer.read("final").max_epochs.sum()
     return pretrain + max(0, int(planned - done))
-
-
-def _write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
-                    inputs: dict, plan: Plan) -> None:
-    """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes."""
-    import optuna
-    import timm
-    import torch
-
-    info = {
-        "suite": suite.name,
-        "size_scale": suite.size_scale,
-        "regime_note": _regime_note(suite, plan),
-        "sizes": {key: {spec.label: n for spec, n in sizes.items()}
-                  for key, sizes in plan.items()},
-        "epochs_note": _epochs_note(suite),
-        "total_time_s": round(time.perf_counter() - started, 1),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "checkpoints": {k: str(v.path) if v.path else None for k, v in pretrained.items()},
-        "input_size": {k: v.input_size for k, v in pretrained.items()},
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "data_in_memory_mb": round(_data_mb(inputs), 1),
-        "versions": {"torch": torch.__version__, "timm": timm.__version__,
-                     "optuna": optuna.__version__, "python": platform.python_version()},
-        "hardware": {"machine": platform.machine(), "processor": platform.processor(),
-                     "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
-                     "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
-        "git_commit": _git_commit(),
-        "tuning": {"trials_per_cell": suite.trials, "seeds": list(suite.seeds),
-                   "sampler_seed": suite.sampler_seed, "cells": sum(
-                       len(sizes) for sizes in plan.values()) * len(suite.backbones)
-                   * len(suite.strategies)},
-    }
-    info["runs"] = _run_history(out / "run.json") + [
-        {k: info[k] for k in ("finished", "total_time_s")}]
-    (out / "run.json").write_text(json.dumps(info, indent=2))
-
-
-def _git_commit() -> str | None:
-    """The commit of the ftbench source tree (``+dirty`` with local changes); None outside git."""
-    import subprocess
-
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True,
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--",
-                                str(here.parent / "benchmarks"), str(here.parent / "strategies"),
-                                str(here.parent / "report")], check=True, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
-
-
-def _run_history(path: Path) -> list[dict]:
-    """The ``runs`` of an earlier ``run.json`` (each invocation's time), kept on resume."""
-    try:
-        earlier = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    if not isinstance(earlier, dict):
-        return []
-    if isinstance(earlier.get("runs"), list):
-        return earlier["runs"]
-    keys = ("finished", "total_time_s")
-    return [{k: earlier[k] for k in keys}] if all(k in earlier for k in keys) else []
-
-
-def _write_plan(out: Path, suite: Suite, grid: list) -> None:
-    """``plan.json``: the cells of this run and their budgets (read by ``ftbench status``)."""
-    plan = {
-        "suite": suite.name, "trials_per_cell": suite.trials, "seeds": list(suite.seeds),
-        "cells": [{"key": c.key, "backbone": c.backbone, "dataset": c.dataset,
-                   "n_train": c.n_train, "size": c.size_label, "strategy": c.strategy,
-                   "max_epochs": suite.train_config(c.size).max_epochs} for c in grid],
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    tmp = out / "plan.json.tmp"
-    tmp.write_text(json.dumps(plan, indent=1))
-    tmp.replace(out / "plan.json")
-
-
-def _data_mb(inputs: dict) -> float:
-    """MiB of uint8 images held in memory for the trials (all datasets and input sizes)."""
-    sets = [s for task in inputs.values() for s in (task.train, task.test)]
-    return sum(s.images.numel() * s.images.element_size() for s in sets) / 2**20
-
-
-def _epochs_note(suite: Suite) -> str:
-    """The epoch budget of each size."""
-    written = dict.fromkeys(spec for ref in suite.datasets for spec in suite.sizes_of(ref))
-    budgets = ", ".join(f"{s.label}: {suite.train_config(s).max_epochs}" for s in written)
-    return (f"epoch budget per trial ({budgets}); early stopping after "
-            f"{suite.train.patience} epochs without a better validation accuracy")
-
-
-def _regime_note(suite: Suite, plan: Plan) -> str:
-    """How the suite's sizes stand for the guideline's regimes."""
-    counts = sorted({n for sizes in plan.values() for n in sizes.values()})
-    parts = [f"{n} -> {suite.regime(n)}" for n in counts]
-    if suite.size_scale == 1.0:
-        return "sizes are taken literally: " + ", ".join(parts)
-    return (f"sizes are scaled by {suite.size_scale}: a training size n stands for "
-            f"n / {suite.size_scale} samples in the guideline's rows ({', '.join(parts)})")

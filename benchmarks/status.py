@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from report.csv_check import read_checked
+
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
 """Trial states of ``trials.csv``, in display order."""
 
@@ -69,6 +71,7 @@ class SuiteStatus:
     timed_epochs: int  # epochs_run of the rows with a train_time_s
     untimed_epochs: int  # epochs_run of rows without one (pruned and failed trials)
     ignored_rows: int  # rows of cells or seeds that plan.json does not list
+    partial_rows: int  # last rows without their end of line (being written, or cut short)
     started: datetime | None  # the latest run's start, from plan.json
     last_update: datetime | None  # modification time of the newer of trials.csv, final.csv
     last_update_file: str  # which of the two (empty if neither exists)
@@ -137,8 +140,8 @@ def suite_status(folder: Path) -> SuiteStatus:
         ValueError: the folder or its plan.json is missing, or plan.json is corrupt.
     """
     plan = _read_plan(folder)
-    trials = _read_rows(folder / "trials.csv")
-    final = _read_rows(folder / "final.csv")
+    trials, trials_cut = _read_rows(folder / "trials.csv")
+    final, final_cut = _read_rows(folder / "final.csv")
     by_cell, ignored = _rows_by_cell(plan, trials, final)
     mine = [row for cell_trials, _ in by_cell.values() for row in cell_trials]
     time_s, timed, untimed = _timing(trials + final)
@@ -148,7 +151,8 @@ def suite_status(folder: Path) -> SuiteStatus:
         suite=plan["suite"], cells=cells,
         states={s: sum(r.get("status") == s for r in mine) for s in STATES},
         train_time_s=time_s, timed_epochs=timed, untimed_epochs=untimed, ignored_rows=ignored,
-        started=plan["started"], last_update=updated, last_update_file=updated_file)
+        partial_rows=trials_cut + final_cut, started=plan["started"], last_update=updated,
+        last_update_file=updated_file)
 
 
 def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
@@ -212,14 +216,17 @@ def _started(value: Any) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment and not moment.tzinfo else moment
 
 
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a results CSV (none if missing or empty), less a half-written last line."""
+def _read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
+    """Rows of a results CSV (none if missing), every one checked, less a last line without
+    its end of line (being written by a run, or cut short); and 1 if there was such a line.
+
+    Raises:
+        ValueError: a damaged row, naming its line (:func:`report.csv_check.read_checked`).
+    """
     if not path.is_file():
-        return []
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    return list(csv.DictReader(io.StringIO(text)))
+        return [], 0
+    text, dropped = read_checked(path, tail="drop")
+    return list(csv.DictReader(io.StringIO(text))), int(dropped)
 
 
 def _row_cell(row: dict[str, str]) -> _CellId | None:

@@ -19,6 +19,9 @@ def format_status(status: SuiteStatus) -> str:
     no_final = [c.key for c in s.cells if c.seeds_owed < c.seeds_planned]
     if no_final:
         lines.append(f"no COMPLETE trial, so no final seeds: {', '.join(no_final)}")
+    if s.partial_rows:
+        lines.append(f"left out: {s.partial_rows} last row(s) without an end of line (being "
+                     "written right now, or the file was cut short: `ftbench report` tells)")
     if s.ignored_rows:
         lines.append(f"ignored: {s.ignored_rows:,} rows of cells or seeds not in plan.json")
     busy = [c for c in s.cells if c.started and not c.done]

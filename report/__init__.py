@@ -1,5 +1,5 @@
 """Report of a results directory: measured fine-tuning answers beside the guideline table."""
 
-from report.build import build_report
+from report.build import build_report, check_report_folder
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "check_report_folder"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from report import plot_data, sections
+from report.csv_check import read_checked
 from report.figure_base import FigureFile
 from report.figures import accuracy_figure, lr_figure
 from report.guideline import ALPHA, LR_TOLERANCE, compare_to_guideline
@@ -64,14 +66,17 @@ def read_results_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         The rows; text columns have '' for empty cells.
 
     Raises:
-        ValueError: If the file is missing, empty or lacks a required column.
+        ValueError: If the file is missing, empty, has a damaged row or lacks a required
+            column.
     """
     if not path.is_file():
         raise _missing(path, "no such file")
     if path.stat().st_size == 0:
         raise _missing(path, "an empty file")
     text = {c: str for c in TEXT_COLUMNS}
-    frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+    checked, _ = read_checked(path)
+    frame = pd.read_csv(io.StringIO(checked), dtype=text, keep_default_na=False,
+                        na_values=[""])
     if frame.empty:
         raise _missing(path, "a header with no rows")
     absent = [c for c in required if c not in frame.columns]
@@ -200,7 +205,8 @@ def build_report(results_dir: Path) -> Path:
 
     Raises:
         ValueError: If ``trials.csv`` or ``final.csv`` is missing, empty or malformed, or
-            ``epochs.csv`` or ``confusion.csv`` is present but empty or malformed.
+            ``epochs.csv`` or ``confusion.csv`` is present but empty or malformed, or a
+            report file cannot be written.
     """
     results_dir = Path(results_dir)
     trials = _with_optional(read_results_csv(results_dir / "trials.csv", TRIALS_REQUIRED),
@@ -209,21 +215,40 @@ def build_report(results_dir: Path) -> Path:
     epochs = read_optional(results_dir / "epochs.csv", EPOCHS_REQUIRED)
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
-    out = results_dir / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    blocks = (title_blocks(info, final) + _measured_blocks(trials, final, out)
-              + sections.trial_blocks(trials)
-              + sections.similarity_blocks(_similarity(final, out))
-              + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out)
-              + sections.curve_blocks(trials, epochs, out)
-              + sections.importance_blocks(trials, out)
-              + sections.confusion_blocks(final, confusion, out)
-              + provenance_blocks(results_dir, info, trials, final))
-    title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
-    (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
-    markdown = out / "report.md"
-    markdown.write_text(render_markdown(blocks), encoding="utf-8")
+    out = check_report_folder(results_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        blocks = (title_blocks(info, final) + _measured_blocks(trials, final, out)
+                  + sections.trial_blocks(trials)
+                  + sections.similarity_blocks(_similarity(final, out))
+                  + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out)
+                  + sections.curve_blocks(trials, epochs, out)
+                  + sections.importance_blocks(trials, out)
+                  + sections.confusion_blocks(final, confusion, out)
+                  + provenance_blocks(results_dir, info, trials, final))
+        title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
+        (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")
+        markdown = out / "report.md"
+        markdown.write_text(render_markdown(blocks), encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"report file '{exc.filename or out}': it must be writable, but "
+                         f"{exc.strerror or exc}. Fix its permissions or free its path, then "
+                         f"run `ftbench report {results_dir}` (the results are intact)."
+                         ) from None
     return markdown
+
+
+def check_report_folder(results_dir: Path) -> Path:
+    """``results_dir/report``, unless something other than a folder stands at that path.
+
+    Raises:
+        ValueError: one line naming the path in the way.
+    """
+    out = Path(results_dir) / "report"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"report folder '{out}': it must be a folder, but it is a file. Move "
+                         f"that file away, then run `ftbench report {results_dir}`.")
+    return out
 
 
 def _similarity(final: pd.DataFrame, out: Path) -> pd.DataFrame:

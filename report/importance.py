@@ -79,10 +79,11 @@ def cell_importances(configs: list[dict], values: list[float]) -> dict[str, floa
         values: Each trial's validation accuracy, aligned with ``configs``.
 
     Returns:
-        Parameter name to importance; empty when no parameter varied.
+        Parameter name to importance; empty when no parameter varied, or when every trial
+        scored the same (fANOVA has no variance to split).
     """
     distributions = _distributions(configs)
-    if not distributions:
+    if not distributions or len(set(values)) < 2:
         return {}
     with _quiet_optuna():
         study = optuna.create_study(direction="maximize")

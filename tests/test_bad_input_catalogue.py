@@ -16,9 +16,12 @@ import pytest
 import timm
 import torch
 
+from benchmarks import fingerprint
 from benchmarks.checkpoints import save_checkpoint
 from benchmarks.cli import main
+from benchmarks.data import load_dataset
 from benchmarks.results import TABLES
+from benchmarks.suite import load_suite
 from tests.conftest import digest
 
 BASE = """\
@@ -88,8 +91,50 @@ def _image_tree(tmp: Path) -> None:
     (tmp / "imgs" / "c0" / "4.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
 
 
+def _one_class(tmp: Path) -> None:
+    """``one/c0/``: a folder of a single class, beside the suite (its root is relative)."""
+    _image_tree(tmp)
+    (tmp / "one").mkdir()
+    (tmp / "imgs" / "c1").rename(tmp / "one" / "c0")
+
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcdefg", "bcdefgh")])
+"""8 levels of 9 aliases: 9**8 = 43 million leaves (minutes and ~10 GiB if expanded)."""
+
+
 def _a_file_in_the_way(tmp: Path) -> None:
     (tmp / "afile").write_text("not a folder\n")
+
+
+def _report_file(tmp: Path) -> None:
+    shutil.rmtree(tmp / "results" / "tiny" / "report")
+    (tmp / "results" / "tiny" / "report").write_text("not a folder\n")
+
+
+TRIAL_ROW = ("tiny,test_resnet,synth_far,far,20,20,<1k,feature_extraction,0,True,,COMPLETE,,"
+             "0.001,{},0.5,1,1,1,10,100,0.1,50.0,4,\r\n")
+"""One COMPLETE trial of BASE, as trials.csv holds it."""
+
+
+def _journal_lost(tmp: Path) -> None:
+    with (tmp / "results" / "tiny" / "trials.csv").open("a") as fh:
+        fh.write(TRIAL_ROW)
+    (tmp / "results" / "tiny" / "optuna.journal").unlink()
+
+
+def _row_cut(tmp: Path) -> None:
+    with (tmp / "results" / "tiny" / "trials.csv").open("a") as fh:
+        fh.write(TRIAL_ROW[:40])
+
+
+def _other_suite(tmp: Path) -> None:
+    """The fingerprint of BASE run with 5 epochs instead of 1."""
+    (tmp / "earlier.yaml").write_text(BASE.replace("max_epochs: 1", "max_epochs: 5"))
+    suite = load_suite(str(tmp / "earlier.yaml"))
+    fingerprint.write(tmp / "results" / "tiny",
+                      fingerprint.fingerprint(suite, {"synth_far": load_dataset("synth_far")}))
 
 
 @dataclass(frozen=True)
@@ -158,6 +203,40 @@ CATALOGUE = {
                                        argv=("report", "{tmp}/results/nosuch")),
     "status of a folder without a plan": Case(None, "plan.json",
                                               argv=("status", "{tmp}/results/nosuch")),
+    "YAML alias bomb": Case(("trials: 1", "trials: 1\n" + ALIAS_BOMB),
+                            "tiny.yaml:11: the YAML must expand to at most 10,000 nodes"),
+    "binary suite file": Case(None, "it must be UTF-8 YAML text, but byte 0 is 0xff",
+                              argv=("run", "{tmp}/bin.yaml"),
+                              setup=lambda tmp: (tmp / "bin.yaml").write_bytes(b"\xff\xfe\x00n")),
+    "seed out of range": Case(("seeds: [0]", "seeds: [99999999999999999999]"),
+                              "tiny.yaml:7: 0 <= seed <= 2**32 - 1 must hold"),
+    "negative seed": Case(("seeds: [0]", "seeds: [-1]"),
+                          "tiny.yaml:7: 0 <= seed <= 2**32 - 1 must hold, but got -1."),
+    "infinite size_scale": Case(("trials: 1", "trials: 1\nsize_scale: .inf"),
+                                "tiny.yaml:7: size_scale must be a finite number, but got inf."),
+    "one-class image folder": Case(("[synth_far]", "[{name: imagefolder, root: one}]"),
+                                   "at least 2 classes must hold, but got 1 (only 'c0')",
+                                   setup=_one_class),
+    "suite file not .yaml": Case(None, "it must end in .yaml or .yml, but it ends in .txt",
+                                 argv=("run", "{tmp}/tiny.txt"),
+                                 setup=lambda tmp: (tmp / "tiny.txt").write_text(BASE)),
+    "CUDA device without a GPU": Case(("batch_size: 16", "batch_size: 16, device: 'cuda:7'"),
+                                      "train.device 'cuda:7'"),
+    "pretraining that diverges": Case(("epochs: 1}", "epochs: 1, lr: 1.0e+9}"),
+                                      "a finite training loss must hold"),
+    "cache folder that is a file": Case(None, "it must be a folder, but it is a file",
+                                        args=("--cache-dir", "{tmp}/afile"),
+                                        setup=_a_file_in_the_way),
+    "more workers than the machine holds": Case(None, "--n-workers <= ",
+                                                args=("--n-workers", "1000")),
+    "report folder that is a file": Case(None, "report folder", setup=_report_file),
+    "report of a file": Case(None, "it must be a folder, but it is a file",
+                             argv=("report", "{tmp}/afile"), setup=_a_file_in_the_way),
+    "results of another suite": Case(None, "these differ from the run that made them: "
+                                     "train.max_epochs.", setup=_other_suite),
+    "Optuna journal deleted": Case(None, "it must exist, since", setup=_journal_lost),
+    "results table cut mid-row": Case(None, "trials.csv': line 2 must be a whole row",
+                                      setup=_row_cut),
 }
 
 
