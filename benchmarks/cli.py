@@ -9,19 +9,29 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE, as a shell reports a command whose reader closed the pipe."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported in one line (no usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``ftbench: error: MESSAGE`` and how to see the options; exit 2."""
+        self.exit(EXIT_USAGE, f"ftbench: error: {one_line(message)}. `{self.prog} --help` "
+                              "lists the options.\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ftbench", description="Benchmark fine-tuning strategies across data sizes."
     )
     parser.add_argument("--version", action="version", version=f"ftbench {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    debug = argparse.ArgumentParser(add_help=False)  # --debug after the command works too
+    debug = _Parser(add_help=False)  # --debug after the command works too
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +212,12 @@ COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd
             "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status}
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: line breaks that came in with a user's value (a YAML block
+    scalar, a path) are shown escaped, as ``\\n``."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _version() -> str:
     """The installed ftbench version."""
     from importlib.metadata import PackageNotFoundError, version
@@ -221,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError, PermissionError) as exc:
         if args.debug:
             raise
-        print(f"ftbench: error: {exc}", file=sys.stderr)
+        print(f"ftbench: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `ftbench list backbones | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

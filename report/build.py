@@ -247,7 +247,7 @@ def check_report_folder(results_dir: Path) -> Path:
     out = Path(results_dir) / "report"
     if out.exists() and not out.is_dir():
         raise ValueError(f"report folder '{out}': it must be a folder, but it is a file. Move "
-                         f"that file away, then run `ftbench report {results_dir}`.")
+                         "that file away and run the command again.")
     return out
 
 

@@ -36,7 +36,7 @@ def read_checked(path: Path, tail: str = "error") -> tuple[str, bool]:
         cut = text.count("\n") + 1
         if tail == "error":
             raise ValueError(f"results file '{path}': line {cut} must be a whole row, but it "
-                             f"is cut short (no end of line). {_FIX}")
+                             f"is cut short (no end of line). {_FIX}.")
         text = text[: text.rfind("\n") + 1]
     _check_rows(path, text)
     return text, dropped

@@ -90,11 +90,11 @@ def _resume_and_check(tmp_path: Path, args: list[str]) -> None:
 
 def test_a_kill_during_pretraining_is_resumed(tmp_path):
     args = _args(tmp_path, pretrain_epochs=6)
-    plan = tmp_path / "r" / "kill" / "plan.json"
+    journal = tmp_path / "r" / "kill" / "optuna.journal"
     started: list[float] = []
 
-    def pretraining() -> bool:  # plan.json is written just before pretraining starts
-        if plan.exists() and not started:
+    def pretraining() -> bool:  # the storage is opened just before pretraining starts
+        if journal.exists() and not started:
             started.append(time.time())
         return bool(started) and time.time() - started[0] > 2.0
 

@@ -121,3 +121,21 @@ def test_releasing_memory_empties_the_cuda_cache_where_there_is_one(monkeypatch)
     assert emptied == [True]
     assert memory.is_out_of_memory(torch.OutOfMemoryError("x"))
     assert not memory.is_out_of_memory(RuntimeError("CUDA out of memory"))
+
+
+def _interrupt(out):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_records_the_reason_the_readme_gives_and_a_rerun_retries_it(tmp_path, cache,
+                                                                          monkeypatch):
+    _inject(monkeypatch, 1, _interrupt)
+    code, trials, _ = _run(tmp_path, cache)
+    assert code == 130
+    stopped = trials[trials.trial == 1].iloc[0]
+    assert stopped.status == "FAIL"
+    assert stopped.reason == ("interrupted: the run was stopped (KeyboardInterrupt); retried "
+                              "once as a new trial")
+    monkeypatch.undo()
+    code, trials, _ = _run(tmp_path, cache)
+    assert code == 0 and trials.retry_of.dropna().astype(int).tolist() == [1]
