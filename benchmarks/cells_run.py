@@ -46,7 +46,7 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     """
     ctx = strategy_context(run)
     study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
-                              suite.trials)
+                              suite.trials, run.train_cfg.max_epochs)
     strategy_cls = get_strategy(run.cell.strategy)
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
     for trial in liveness.stale_trials(study, stale_after_s):

@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from benchmarks import perf_cases as cases
-from benchmarks import perf_suite
+from benchmarks import perf_pruning, perf_suite
 from benchmarks.perf_cases import Measure, Setup
 
 
@@ -68,9 +68,8 @@ def measure(only: set[str], threads: int, quick: bool) -> list[Measure]:
         out += cases.case_b(gpu, data, epochs=30) if "b" in only else []
     if {"d", "e"} & only:
         with tempfile.TemporaryDirectory(prefix="ftbench-perf-") as tmp:
-            rows, trials = perf_suite.case_e(Path(tmp), threads, quick)
-            out += rows if "e" in only else []
-            out += perf_suite.case_d(Path(tmp), threads, quick, trials) if "d" in only else []
+            out += perf_suite.case_e(Path(tmp), threads, quick)[0] if "e" in only else []
+            out += perf_pruning.case_d(Path(tmp), threads, quick) if "d" in only else []
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -39,13 +38,15 @@ def suite_file(folder: Path, pruner: str, quick: bool) -> Path:
     return path
 
 
-def run_suite(path: Path, out: Path, threads: int) -> tuple[float, Path]:
-    """``ftbench run`` of a suite file into ``out``: wall seconds and the trials.csv."""
+def run_suite(path: Path, out: Path, threads: int,
+              name: str = "quickstart") -> tuple[float, Path]:
+    """``ftbench run`` of a suite file into ``out``: wall seconds and the trials.csv of the
+    suite ``name``."""
     cmd = [sys.executable, "-m", "benchmarks.cli", "run", str(path), "--results-dir", str(out),
            "--cache-dir", str(default_cache_dir()), "--threads", str(threads), "--no-progress"]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start, out / "quickstart" / "trials.csv"
+    return time.perf_counter() - start, out / name / "trials.csv"
 
 
 def tuning_rows(path: Path) -> list[dict[str, str]]:
@@ -73,20 +74,3 @@ def case_e(folder: Path, threads: int, quick: bool) -> tuple[list[Measure], Path
     what = "quick grid" if quick else "full quickstart, report included"
     return [Measure("e", f"quickstart wall time, s ({what})", seconds),
             Measure("e", "quickstart peak RSS, MiB", rss, note="largest child process")], trials
-
-
-def case_d(folder: Path, threads: int, quick: bool, pruned: Path) -> list[Measure]:
-    """(d) epochs trained in tuning with the median pruner against none, same trials/seeds."""
-    _, plain = run_suite(suite_file(folder, "none", quick), folder / "none", threads)
-    rows = {"median": tuning_rows(pruned), "none": tuning_rows(plain)}
-    epochs = {k: sum(int(r["epochs_run"] or 0) for r in v) for k, v in rows.items()}
-    ratio = epochs["median"] / max(1, epochs["none"])
-    best = {k: best_by_cell(v) for k, v in rows.items()}
-    gaps = [100 * abs(best["median"][c] - best["none"][c]) for c in best["none"]]
-    mean_gap = statistics.mean(gaps) if gaps else float("nan")
-    pruned_n = sum(r["status"] == "PRUNED" for r in rows["median"])
-    return [Measure("d", "tuning epochs, pruned / not pruned", ratio, "<= 0.5", ratio <= 0.5,
-                    f"{epochs['median']} vs {epochs['none']} epochs; {pruned_n} of "
-                    f"{len(rows['median'])} trials pruned"),
-            Measure("d", "best val acc gap per cell, points (mean)", mean_gap, "<= 1",
-                    mean_gap <= 1, f"max {max(gaps, default=0):.2f} over {len(gaps)} cells")]

@@ -32,11 +32,25 @@ __all__ = ["REGIMES", "PrunerConfig", "Suite", "builtin_suites", "load_suite", "
 
 @dataclass(frozen=True)
 class PrunerConfig:
-    """Optuna pruner on per-epoch validation accuracy."""
+    """Optuna pruner on per-epoch validation accuracy.
+
+    Attributes:
+        type: ``median`` (a trial stops when below the median of earlier trials at the same
+            epoch), ``successive_halving`` (asynchronous successive halving: a trial goes on
+            past epoch ``min_resource * reduction_factor**k`` only when in the top
+            ``1 / reduction_factor`` there), ``hyperband`` (several successive-halving
+            brackets), or ``none``.
+        n_startup_trials: median: trials that are never pruned.
+        n_warmup_steps: median: epochs before a trial can be pruned.
+        min_resource: successive_halving and hyperband: epochs every trial runs.
+        reduction_factor: successive_halving and hyperband: how selective each rung is.
+    """
 
     type: str = "median"
     n_startup_trials: int = 2
     n_warmup_steps: int = 2
+    min_resource: int = 1
+    reduction_factor: int = 3
 
 
 @dataclass(frozen=True)

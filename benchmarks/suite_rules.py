@@ -14,7 +14,7 @@ import timm.optim
 from benchmarks.messages import did_you_mean
 from benchmarks.yaml_lines import KeyPath
 
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "successive_halving", "hyperband", "none")
 """The pruner types :func:`benchmarks.tuning.make_pruner` builds."""
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -153,6 +153,8 @@ _RULES: dict[str, Rule] = {
     "pruner.type": _one_of(lambda: PRUNERS),
     "pruner.n_startup_trials": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
     "pruner.n_warmup_steps": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2"),
+    "pruner.min_resource": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 1 (epochs)"),
+    "pruner.reduction_factor": _holds(lambda v: v >= 2, "{} >= 2", "Use e.g. 3"),
     "pretrain.epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
     "pretrain.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 128"),
     "pretrain.lr": _holds(lambda v: v > 0, "{} > 0", "Use e.g. 0.002"),

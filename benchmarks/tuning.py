@@ -26,31 +26,37 @@ class TrialSkipped(Exception):
     """The sampled configuration cannot run on this backbone; the study goes on."""
 
 
-def make_pruner(cfg: PrunerConfig) -> optuna.pruners.BasePruner:
-    """The pruner named in the suite."""
+def make_pruner(cfg: PrunerConfig, max_epochs: int | None = None) -> optuna.pruners.BasePruner:
+    """The pruner named in the suite (``max_epochs``: the cell's budget, Hyperband's largest
+    resource; Optuna infers it from the first trial when None)."""
     if cfg.type == "median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=cfg.n_startup_trials, n_warmup_steps=cfg.n_warmup_steps
         )
+    if cfg.type == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=cfg.min_resource, reduction_factor=cfg.reduction_factor)
     if cfg.type == "hyperband":
-        return optuna.pruners.HyperbandPruner()
+        return optuna.pruners.HyperbandPruner(
+            min_resource=cfg.min_resource, max_resource=max_epochs or "auto",
+            reduction_factor=cfg.reduction_factor)
     if cfg.type == "none":
         return optuna.pruners.NopPruner()
-    raise ValueError(
-        f"pruner '{cfg.type}': it must be one of median, hyperband, none, but is unknown."
-    )
+    raise ValueError(f"pruner '{cfg.type}': it must be one of median, successive_halving, "
+                     "hyperband, none, but is unknown.")
 
 
 def open_study(
     name: str, storage: Storage | None, sampler_seed: int,
-    pruner: PrunerConfig, n_trials: int,
+    pruner: PrunerConfig, n_trials: int, max_epochs: int | None = None,
 ) -> optuna.Study:
     """Create or load the study of one cell (maximising validation accuracy)."""
     sampler = optuna.samplers.TPESampler(
         seed=sampler_seed, n_startup_trials=max(1, min(10, n_trials // 2))
     )
     return optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=make_pruner(pruner),
+        study_name=name, storage=storage, sampler=sampler,
+        pruner=make_pruner(pruner, max_epochs),
         direction="maximize", load_if_exists=True,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from importlib import resources
 
@@ -236,8 +237,27 @@ def test_a_dict_without_text_keeps_its_source_prefix():
 def test_every_pruner_type_the_suite_accepts_is_built_by_tuning():
     for kind in PRUNERS:
         assert make_pruner(PrunerConfig(type=kind)) is not None
-    with pytest.raises(ValueError, match="median, hyperband, none"):
+    with pytest.raises(ValueError, match="median, successive_halving, hyperband, none"):
         make_pruner(PrunerConfig(type="nope"))
+
+
+def test_successive_halving_and_hyperband_take_the_suite_s_resources():
+    cfg = PrunerConfig(type="successive_halving", min_resource=2, reduction_factor=4)
+    halving = make_pruner(cfg)
+    assert (halving._min_resource, halving._reduction_factor) == (2, 4)
+    band = make_pruner(PrunerConfig(type="hyperband", min_resource=1, reduction_factor=3), 27)
+    assert (band._min_resource, band._max_resource, band._reduction_factor) == (1, 27, 3)
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("min_resource", 0, "pruner.min_resource >= 1 must hold, but got 0"),
+    ("reduction_factor", 1, "pruner.reduction_factor >= 2 must hold, but got 1")])
+def test_bad_pruner_resources_are_one_line(field, value, needle):
+    data = {"name": "s", "backbones": ["test_resnet"], "datasets": ["synth_far"],
+            "sizes": [10], "strategies": ["feature_extraction"],
+            "pruner": {"type": "successive_halving", field: value}}
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        suite_from_dict(data, "test suite")
 
 
 @pytest.mark.parametrize("field,value", [
