@@ -9,17 +9,21 @@ import pandas as pd
 from benchmarks.backbones import create_backbone
 from benchmarks.cost import cost_facts
 from benchmarks.data import TaskData
+from benchmarks.memory_format import FormatChoice
 from benchmarks.pretrain import Pretrained
 from benchmarks.suite import Suite
 
 COLUMNS = ["backbone", "model", "weights", "checkpoint", "input_size", "params", "flops",
-           "gflops", "infer_img_per_s", "batch_size", "device"]
+           "gflops", "infer_img_per_s", "batch_size", "device", "channels_last",
+           "format_source", "train_img_per_s", "train_img_per_s_channels_last"]
 """Columns of ``backbones.csv``; documented in ``results/README.md``."""
 
 
 def write_backbone_costs(out: Path, suite: Suite, pretrained: dict[str, Pretrained],
-                         tasks: dict[str, TaskData]) -> pd.DataFrame:
-    """Measure each backbone (with the first dataset's head) and write ``backbones.csv``.
+                         tasks: dict[str, TaskData],
+                         formats: dict[str, FormatChoice]) -> pd.DataFrame:
+    """Measure each backbone (with the first dataset's head) and write ``backbones.csv``,
+    with the memory format each trains in (``formats``, by backbone key).
 
     Rewritten on every run: the numbers describe the machine of the latest run.
     """
@@ -30,7 +34,8 @@ def write_backbone_costs(out: Path, suite: Suite, pretrained: dict[str, Pretrain
         model = create_backbone(ref.name, n_classes, weights.path)
         facts = cost_facts(model, weights.input_size, device=suite.train.device)
         rows.append({"backbone": ref.key, "model": ref.name, "weights": ref.kind,
-                     "checkpoint": str(weights.path or ""), **facts.to_row()})
+                     "checkpoint": str(weights.path or ""), **facts.to_row(),
+                     **formats[ref.key].to_row()})
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     table["gflops"] = table["gflops"].round(4)
     table["infer_img_per_s"] = table["infer_img_per_s"].round(1)

@@ -1,6 +1,7 @@
 """Measures what makes a suite cheap, side by side in one run, against the issue's targets.
 
-Run ``python -m benchmarks.perf [--only a,b,c,d,e] [--threads N] [--quick] [--out DIR]``
+Run ``python -m benchmarks.perf [--only a,b,c,d,e,f] [--threads N] [--quick] [--out DIR]
+[--timm-train PATH]``
 (not a test: numbers depend on the machine and its load). It prints a table and writes
 ``perf.csv``, ``perf.json`` and ``summary.md`` to ``results/perf/``:
 
@@ -10,9 +11,12 @@ Run ``python -m benchmarks.perf [--only a,b,c,d,e] [--threads N] [--quick] [--ou
   target <= 0.1; validation accuracy within 0.5 points.
 - (c) partial_freeze with half the blocks frozen (its prefix cached) against full
   fine-tuning: time per step, target <= 0.6.
-- (d) epochs trained while tuning the quickstart's cells with the median pruner against no
-  pruner (same trials and seeds): target <= 0.5; best validation accuracy within 1 point.
+- (d) epochs trained while tuning, with each pruner candidate against no pruner (same
+  trials and seeds), on the quickstart and on a suite shaped like the ImageNet one
+  (:mod:`benchmarks.perf_pruning`): target <= 0.5; best validation accuracy within 1 point.
 - (e) the quickstart's wall time and peak RSS (``ftbench run`` in a subprocess).
+- (f) with ``--timm-train PATH``: ftbench's trial throughput against timm's own
+  ``train.py`` on the same model and images (:mod:`benchmarks.perf_timm`): target >= 1.5.
 
 Variants are timed interleaved (A B, B A, ...) and the medians are compared, which cancels
 slow drifts of a shared machine's load. With CUDA, (a) and (b) are also measured on the GPU
@@ -34,23 +38,28 @@ from pathlib import Path
 import torch
 
 from benchmarks import perf_cases as cases
-from benchmarks import perf_pruning, perf_suite
+from benchmarks import perf_pruning, perf_suite, perf_timm
 from benchmarks.perf_cases import Measure, Setup
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="a,b,c,d,e", help="comma-separated cases to run")
+    parser.add_argument("--only", default="a,b,c,d,e,f",
+                        help="comma-separated cases to run (f needs --timm-train)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: steadier on a shared machine)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
+    parser.add_argument("--timm-train", type=Path, metavar="PATH",
+                        help="timm's train.py (a pytorch-image-models clone): adds case f, "
+                        "ftbench's trial throughput against timm's training loop")
     return parser
 
 
-def measure(only: set[str], threads: int, quick: bool) -> list[Measure]:
-    """Every requested case, in order."""
+def measure(only: set[str], threads: int, quick: bool,
+            timm_train: Path | None = None) -> list[Measure]:
+    """Every requested case, in order (f only with timm's train.py)."""
     setup = Setup(n_train=96, n_val=32, epochs=2, reps=2) if quick else Setup()
     data = cases.task_data(setup)
     out: list[Measure] = []
@@ -70,6 +79,8 @@ def measure(only: set[str], threads: int, quick: bool) -> list[Measure]:
         with tempfile.TemporaryDirectory(prefix="ftbench-perf-") as tmp:
             out += perf_suite.case_e(Path(tmp), threads, quick)[0] if "e" in only else []
             out += perf_pruning.case_d(Path(tmp), threads, quick) if "d" in only else []
+    if timm_train is not None and "f" in only:
+        out += perf_timm.case_f(timm_train)
     return out
 
 
@@ -126,7 +137,7 @@ def main(argv: list[str] | None = None) -> list[Measure]:
     torch.set_num_threads(args.threads)
     only = set(args.only.split(","))
     load_before, start = _loadavg(), time.perf_counter()
-    rows = measure(only, args.threads, args.quick)
+    rows = measure(only, args.threads, args.quick, args.timm_train)
     info = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
             **machine(), "loadavg_before": load_before, "loadavg_after": _loadavg(),
             "seconds": round(time.perf_counter() - start, 1)}

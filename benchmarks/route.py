@@ -41,7 +41,7 @@ def choose_route(model, strategy, groups, data: TensorData, cfg: TrainConfig,
     frozen blocks either: no graph and no backward through them.
     """
     prepare = data.normalise
-    if cfg.channels_last:
+    if cfg.channels_last is True:
         def prepare(x: torch.Tensor) -> torch.Tensor:
             return to_channels_last(data.normalise(x))
     if not cfg.cache_features or augment.touches_images:

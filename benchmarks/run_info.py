@@ -3,6 +3,7 @@ by ``ftbench status``) and ``run.json`` (provenance: versions, hardware, timing,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -12,12 +13,13 @@ from pathlib import Path
 
 from benchmarks.grid import Plan
 from benchmarks.memory import peak_rss_mb
+from benchmarks.memory_format import FormatChoice
 from benchmarks.pretrain import Pretrained
 from benchmarks.suite import Suite
 
 
 def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
-                    inputs: dict, plan: Plan) -> None:
+                    inputs: dict, plan: Plan, formats: dict[str, FormatChoice]) -> None:
     """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes."""
     import optuna
     import timm
@@ -34,6 +36,7 @@ def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "checkpoints": {k: str(v.path) if v.path else None for k, v in pretrained.items()},
         "input_size": {k: v.input_size for k, v in pretrained.items()},
+        "memory_format": {k: dataclasses.asdict(v) for k, v in formats.items()},
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "data_in_memory_mb": round(_data_mb(inputs), 1),
         "versions": {"torch": torch.__version__, "timm": timm.__version__,

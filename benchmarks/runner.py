@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.backbone_ref import BackboneRef
-from benchmarks.backbones import check_backbone_name
+from benchmarks.backbones import check_backbone_name, create_backbone
 from benchmarks.cell import Cell, CellRun
 from benchmarks.cells_run import run_grid
 from benchmarks.costs_table import write_backbone_costs
@@ -20,6 +21,7 @@ from benchmarks.fingerprint import fingerprint
 from benchmarks.fingerprint import write as write_fingerprint
 from benchmarks.grid import Plan, cells, make_all_splits, resolve_plan
 from benchmarks.machine import check_cache_dir, check_device
+from benchmarks.memory_format import FormatChoice, choose_format
 from benchmarks.messages import masked_url
 from benchmarks.pretrain import Pretrained, checkpoint_path, default_cache_dir, ensure_pretrained
 from benchmarks.progress import Progress
@@ -112,14 +114,17 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options)
         tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
         models = {ref.key: ref.name for ref in suite.backbones}
-        write_backbone_costs(out, suite, pretrained, tasks)
+        formats = _memory_formats(suite, pretrained, tasks, cache)
+        write_backbone_costs(out, suite, pretrained, tasks, formats)
         splits = make_all_splits(suite, tasks, plan)
         inputs = _inputs(tasks, pretrained)
         runs = [CellRun(cell, suite.name, suite.regime(cell.n_train),
                         inputs[cell.dataset, pretrained[cell.backbone].input_size],
                         splits[cell.dataset][cell.n_train], pretrained[cell.backbone].path,
-                        models[cell.backbone], suite.train_config(cell.size), tracker, writer,
-                        progress) for cell in grid]
+                        models[cell.backbone], dataclasses.replace(
+                            suite.train_config(cell.size),
+                            channels_last=formats[cell.backbone].channels_last),
+                        tracker, writer, progress) for cell in grid]
         helpers = spawn_workers(out / "suite.yaml", options, tracker.uri, storage_spec, cache)
         try:
             run_grid(suite, runs, storage, options.stale_after_s)
@@ -128,8 +133,19 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     finally:
         progress.close()
     if not options.worker:
-        write_run_info(suite, out, started, pretrained, inputs, plan)
+        write_run_info(suite, out, started, pretrained, inputs, plan, formats)
     return out
+
+
+def _memory_formats(suite: Suite, pretrained: dict[str, Pretrained],
+                    tasks: dict[str, TaskData], cache: Path) -> dict[str, FormatChoice]:
+    """The memory format each backbone trains in: the suite's, or measured once and cached
+    (:mod:`benchmarks.memory_format`)."""
+    n_classes = len(next(iter(tasks.values())).classes)
+    return {ref.key: choose_format(
+        suite.train.channels_last, functools.partial(create_backbone, ref.name, n_classes),
+        pretrained[ref.key].input_size, suite.train.batch_size, suite.train.device, cache,
+        ref.name) for ref in suite.backbones}
 
 
 def _cell_id(cell: Cell) -> tuple[str, str, int, str]:

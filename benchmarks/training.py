@@ -54,8 +54,10 @@ class TrainConfig:
         device: torch device string: ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
         precision: ``fp32``, or autocast to ``bf16``/``fp16`` (fp16 with a gradient scaler):
             both on CUDA, bf16 on CPU, fp32 only on MPS (:mod:`benchmarks.precision`).
-        channels_last: model and image batches in channels-last memory format (a speed-up
-            for convolutions on CUDA).
+        channels_last: model and image batches in channels-last memory format: True,
+            False, or ``auto`` (the default): the suite run measures both per backbone and
+            device and passes the faster (:mod:`benchmarks.memory_format`); ``train`` itself
+            runs contiguous when given ``auto``.
         cache_features: compute once per trial what cannot change during it, and train on
             the stored outputs: the backbone's features when every block stays frozen
             (:mod:`benchmarks.features`), else the activations of the input-side blocks that
@@ -77,13 +79,16 @@ class TrainConfig:
     patience: int = 10
     device: str = "cpu"
     precision: str = "fp32"
-    channels_last: bool = False
+    channels_last: bool | str = "auto"
     cache_features: bool = True
     cache_limit_mb: float = 1024.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _augment_config(self.augment))
+        if not (isinstance(self.channels_last, bool) or self.channels_last == "auto"):
+            raise ValueError(f"train.channels_last: auto, true or false must hold, but got "
+                             f"{self.channels_last!r}. Leave it out to measure which is faster.")
         if not self.cache_limit_mb >= 0:
             raise ValueError(f"train.cache_limit_mb: cache_limit_mb >= 0 must hold, but got "
                              f"{self.cache_limit_mb}. Use 0 to never cache a frozen prefix.")
@@ -145,7 +150,7 @@ def train(
     start = time.perf_counter()
     memory = PeakMemory(device)
     precision = make_precision(cfg.precision, device)
-    if cfg.channels_last:
+    if cfg.channels_last is True:
         model.to(memory_format=torch.channels_last)
     set_requires_grad(strategy, groups, 0)
     optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
