@@ -11,6 +11,19 @@ import torch
 
 from benchmarks.tensors import TensorData
 
+TINY_SUITE = """\
+name: tiny
+backbones: [test_resnet]
+datasets: [synth_far]
+sizes: [20]
+strategies: [feature_extraction]
+trials: 2
+seeds: [0]
+pretrain: {dataset: synth_near, epochs: 1}
+train: {max_epochs: 2, batch_size: 16}
+"""
+"""A suite that runs to the end in seconds (one cell, two trials of two epochs, one seed)."""
+
 FAMILIES = ["test_resnet", "test_efficientnet", "test_convnext", "test_vit"]
 """One tiny timm configuration per backbone family the strategies must support."""
 

@@ -19,22 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.cli import main
-from tests.conftest import digest
+from tests.conftest import TINY_SUITE, digest
 
-SUITE = """\
-name: tiny
-backbones: [test_resnet]
-datasets: [synth_far]
-sizes: [20]
-strategies: [feature_extraction]
-trials: 2
-seeds: [0]
-sampler_seed: 0
-size_scale: 1.0
-pretrain: {dataset: synth_near, epochs: 1}
-train: {max_epochs: 2, batch_size: 16}
-epochs_by_size: {20: 2}
-"""
+SUITE = TINY_SUITE + "sampler_seed: 0\nsize_scale: 1.0\nepochs_by_size: {20: 2}\n"
 
 VALUES = ["0", "-1", "1", "2", "1.0e-1", "1e-1", ".inf", "-.nan", "'x'", "[]", "{}", "null",
           "true", "99999999999999999999", "[0, 0]", "[synth_far, synth_far]", "*a", "&a 3",

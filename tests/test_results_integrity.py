@@ -16,19 +16,9 @@ from benchmarks.cli import main
 from benchmarks.data import load_dataset
 from benchmarks.fingerprint import task_digest
 from benchmarks.resume_guard import check_same_suite
-from tests.conftest import digest
+from tests.conftest import TINY_SUITE, digest
 
-SUITE = """\
-name: tiny
-backbones: [test_resnet]
-datasets: [synth_far]
-sizes: [20]
-strategies: [feature_extraction]
-trials: 2
-seeds: [0]
-pretrain: {dataset: synth_near, epochs: 1}
-train: {max_epochs: 2, batch_size: 16}
-"""
+SUITE = TINY_SUITE
 
 
 def _run(folder: Path, text: str, *args: str) -> int:
