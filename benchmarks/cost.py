@@ -68,7 +68,7 @@ def cost_facts(
     """
     _check_positive(input_size=input_size, batch_size=batch_size, min_time_s=min_time_s)
     device = torch.device(device)
-    shape = (_channels(model), input_size, input_size)
+    shape = (input_channels(model), input_size, input_size)
     with _on(model, device):
         flops = count_flops(model, torch.randn(1, *shape, device=device))
         speed = throughput(model, torch.randn(batch_size, *shape, device=device), min_time_s)
@@ -126,7 +126,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _channels(model: nn.Module) -> int:
+def input_channels(model: nn.Module) -> int:
     """Input channels from a timm model's ``pretrained_cfg``; 3 for anything else."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
     return int(cfg.get("input_size", (3,))[0])

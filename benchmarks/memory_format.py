@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.cost import input_channels
+
 MARGIN = 1.05
 """How much faster channels-last must train to be chosen: below it the two are within the
 noise of a short measurement, and contiguous (every op's reference layout) stays."""
@@ -103,7 +105,7 @@ def _stepper(model_fn: Callable[[], nn.Module], input_size: int, batch_size: int
     model.to(memory_format=fmt)
     fused = {"fused": True} if torch.device(device).type in ("cpu", "cuda") else {}
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, **fused)
-    x = torch.randn(batch_size, 3, input_size, input_size, device=device)
+    x = torch.randn(batch_size, input_channels(model), input_size, input_size, device=device)
     x = x.contiguous(memory_format=fmt)
     y = torch.randint(0, model.num_classes, (batch_size,), device=device)
 
