@@ -8,6 +8,7 @@ from pathlib import Path
 
 import timm
 
+from benchmarks.packaged_weights import packaged_file
 from benchmarks.tv_backbones import list_tv_backbones, tv_weights_file
 from benchmarks.weights import timm_local_file
 
@@ -41,7 +42,7 @@ def _timm(pattern: str) -> Iterator[tuple[str, bool]]:
         return
     tagged = [n for n in timm.list_models(pretrained=True) if _matches("timm", n, pattern)]
     for name in tagged:
-        yield name, timm_local_file(name) is not None
+        yield name, timm_local_file(name) is not None or packaged_file(name) is not None
     with_tags = {n.split(".")[0] for n in timm.list_models(pretrained=True)}
     for name in timm.list_models():
         if name not in with_tags and _matches("timm", name, pattern):

@@ -22,6 +22,7 @@ from torch import nn
 from benchmarks.backbone_ref import BackboneRef
 from benchmarks.backbones import create_backbone, input_size, load_checkpoint
 from benchmarks.checkpoints import save_checkpoint
+from benchmarks.packaged_weights import converted_state, packaged_file
 from benchmarks.pretrain import Pretrained
 from benchmarks.tv_backbones import create_tv_backbone, tv_weights, tv_weights_file
 
@@ -88,6 +89,10 @@ def _fetch_timm(ref: BackboneRef) -> nn.Module:
     if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
         raise ValueError(f"backbone '{ref.name}': hub weights must exist for it, but timm "
                          "publishes none. Use weights: ftbench, none, or a checkpoint path.")
+    if packaged_file(ref.model) is not None:  # ImageNet weights installed with a package
+        model = timm.create_model(ref.model, pretrained=False)
+        model.load_state_dict(converted_state(ref.model, model.state_dict()))
+        return model
     local = timm_local_file(ref.model)
     if local is not None:
         return timm.create_model(ref.model, pretrained=True,
