@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: $FTBENCH_CACHE or ~/.cache/ftbench)")
 
     pre = add("pretrain", help="pretrain a backbone on a dataset; write a checkpoint "
-                         "that suites use as 'weights: PATH'")
+              "that suites use as 'weights: PATH'")
     pre.add_argument("--backbone", default="test_resnet",
                      help="timm name or tv:<name> (default: test_resnet)")
     pre.add_argument("--dataset", default="synth_source",
