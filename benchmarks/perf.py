@@ -77,7 +77,7 @@ def measure(only: set[str], threads: int, quick: bool,
         out += cases.case_b(gpu, data, epochs=30) if "b" in only else []
     if {"d", "e"} & only:
         with tempfile.TemporaryDirectory(prefix="ftbench-perf-") as tmp:
-            out += perf_suite.case_e(Path(tmp), threads, quick)[0] if "e" in only else []
+            out += perf_suite.case_e(Path(tmp), threads, quick) if "e" in only else []
             out += perf_pruning.case_d(Path(tmp), threads, quick) if "d" in only else []
     if timm_train is not None and "f" in only:
         out += perf_timm.case_f(timm_train)

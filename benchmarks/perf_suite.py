@@ -18,22 +18,17 @@ from benchmarks.pretrain import default_cache_dir
 QUICKSTART = Path(__file__).parent / "suites" / "quickstart.yaml"
 
 
-def suite_file(folder: Path, pruner: str, quick: bool) -> Path:
-    """The quickstart suite with ``pruner`` (``median`` as shipped, or ``none``).
+def suite_file(folder: Path, quick: bool) -> Path:
+    """The quickstart suite as shipped (median pruner).
 
-    ``quick`` keeps one dataset and size, two strategies and three trials; the full run keeps
-    the whole grid and, without pruning, only the first seed (final seeds do no tuning).
+    ``quick`` keeps one dataset and size, two strategies, three trials and one start-up trial.
     """
     suite = yaml.safe_load(QUICKSTART.read_text())
-    if pruner != suite["pruner"]["type"]:
-        suite["pruner"] = {"type": pruner}
-        suite["seeds"] = suite["seeds"][:1]
     if quick:
         suite.update(datasets=["synth_near"], sizes=[30], epochs_by_size={30: 8}, trials=3,
                      strategies=["feature_extraction", "partial_freeze"], seeds=[0])
-        suite["pruner"] = {**suite["pruner"], "n_startup_trials": 1} if pruner != "none" \
-            else suite["pruner"]
-    path = folder / f"quickstart-{pruner}.yaml"
+        suite["pruner"] = {**suite["pruner"], "n_startup_trials": 1}
+    path = folder / "quickstart-median.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     return path
 
@@ -64,13 +59,13 @@ def best_by_cell(rows: list[dict[str, str]]) -> dict[tuple, float]:
     return best
 
 
-def case_e(folder: Path, threads: int, quick: bool) -> tuple[list[Measure], Path]:
+def case_e(folder: Path, threads: int, quick: bool) -> list[Measure]:
     """(e) the quickstart (pruned, as shipped) in a subprocess: wall time and peak RSS.
 
     Run first, so that ``RUSAGE_CHILDREN``'s peak is this child's.
     """
-    seconds, trials = run_suite(suite_file(folder, "median", quick), folder / "median", threads)
+    seconds, _ = run_suite(suite_file(folder, quick), folder / "median", threads)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     what = "quick grid" if quick else "full quickstart, report included"
     return [Measure("e", f"quickstart wall time, s ({what})", seconds),
-            Measure("e", "quickstart peak RSS, MiB", rss, note="largest child process")], trials
+            Measure("e", "quickstart peak RSS, MiB", rss, note="largest child process")]

@@ -93,20 +93,12 @@ class ResultsWriter:
             if table in DURABLE:
                 os.fsync(fh.fileno())
 
-    @staticmethod
-    def _checked_text(path: Path) -> str:
-        """The table's text, every row checked (:func:`report.csv_check.read_checked`), read
-        under a shared lock so that no row is being appended by another worker meanwhile."""
-        with path.open("rb") as fh:
-            fcntl.flock(fh, fcntl.LOCK_SH)
-            return read_checked(path)[0]
-
     def read(self, table: str) -> pd.DataFrame:
         """The table as a DataFrame (empty, with its columns, if nothing was written)."""
         path = self.path(table)
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame(columns=TABLES[table])
-        text = self._checked_text(path)
+        text = _checked_text(path)
         return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
 
 
@@ -118,7 +110,15 @@ def check_tables(folder: Path) -> None:
         path = folder / f"{table}.csv"
         if path.is_file() and path.stat().st_size > 0:
             _check_header(table, path)
-            read_checked(path)
+            _checked_text(path)
+
+
+def _checked_text(path: Path) -> str:
+    """The table's text, every row checked (:func:`report.csv_check.read_checked`), read
+    under a shared lock so that no row is being appended by another worker meanwhile."""
+    with path.open("rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        return read_checked(path)[0]
 
 
 def _check_header(table: str, path: Path) -> None:
