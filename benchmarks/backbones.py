@@ -56,7 +56,8 @@ def create_backbone(name: str, num_classes: int, checkpoint: Path | None = None)
             torchvision adapter's ``reset_classifier``).
         checkpoint: a local state-dict file (see ``load_checkpoint``); None keeps random
             weights. Hub weights are fetched once and saved as such a file
-            (:mod:`benchmarks.weights`).
+            (:mod:`benchmarks.weights`). A head of the same size is loaded too: a new task's
+            model takes :func:`fresh_head` after this.
     """
     check_backbone_name(name)
     source, model_name = split_name(name)
@@ -67,6 +68,25 @@ def create_backbone(name: str, num_classes: int, checkpoint: Path | None = None)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
     return model
+
+
+def fresh_head(model: nn.Module) -> None:
+    """Give the classifier (``get_classifier()``) PyTorch's default initialisation, as the
+    tutorials' ``nn.Linear(in_features, n_classes)``, whatever the architecture's own scheme.
+
+    A pretrained backbone's head must be new: a checkpoint's head of the same size (a
+    5-class source task, a 5-class target) is not the target's, and timm's EfficientNet
+    initialisation draws a ``k``-class head from U(+-1/sqrt(k)), which for 5 classes gives
+    initial logits of std ~16 and a loss of ~20 on Lite0's features (measured): a frozen
+    backbone's head then barely leaves chance in 10 epochs at the guideline's LR. A model
+    trained from scratch keeps the architecture's own initialisation everywhere.
+    """
+    heads = model.get_classifier()
+    for head in heads if isinstance(heads, (tuple, list)) else (heads,):
+        for module in head.modules():
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                reset()
 
 
 def input_size(model: nn.Module) -> int:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from benchmarks import liveness, tuning
-from benchmarks.backbones import create_backbone, normalisation
+from benchmarks.backbones import create_backbone, fresh_head, normalisation
 from benchmarks.data import SizeSpec, TaskData
 from benchmarks.data.splits import Split
 from benchmarks.memory import is_out_of_memory, out_of_memory_reason, release_memory
@@ -82,7 +82,10 @@ def build_model(run: CellRun, seed: int) -> nn.Module:
     strategy_cls = get_strategy(run.cell.strategy)
     torch.manual_seed(seed)
     checkpoint = run.checkpoint if strategy_cls.pretrained else None
-    return create_backbone(run.model, len(run.task.classes), checkpoint)
+    model = create_backbone(run.model, len(run.task.classes), checkpoint)
+    if checkpoint is not None:
+        fresh_head(model)
+    return model
 
 
 def tensor_data(run: CellRun, model: nn.Module) -> TensorData:

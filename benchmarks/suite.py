@@ -142,7 +142,7 @@ def load_suite(name_or_path: str) -> Suite:
     text, source, folder = read_suite(name_or_path)
     data, lines = parse_suite(text, source)
     suite = suite_from_dict(data, source, lines)
-    return suite if folder is None else resolve_paths(suite, folder)
+    return resolve_paths(suite, folder)
 
 
 def suite_from_dict(data: Any, source: str = "suite", lines: Lines | None = None) -> Suite:

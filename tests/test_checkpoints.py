@@ -166,3 +166,35 @@ def test_reads_are_cached_per_file_version(tmp_path):
 def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path):
     save_checkpoint({"w": torch.zeros(2)}, tmp_path / "sub" / "a.safetensors")
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["a.safetensors"]
+
+
+
+def _new_task_model(name: str, checkpoint, n_classes: int = 5):
+    """The model ``cell.build_model`` makes for a pretrained strategy's trial."""
+    from types import SimpleNamespace
+
+    from benchmarks.cell import build_model
+
+    run = SimpleNamespace(cell=SimpleNamespace(strategy="feature_extraction"), model=name,
+                          checkpoint=checkpoint, task=SimpleNamespace(classes=range(n_classes)))
+    return build_model(run, seed=1)
+
+
+def test_a_checkpoint_s_head_of_the_same_size_is_not_the_new_task_s(tmp_path):
+    torch.manual_seed(0)
+    source = timm.create_model("test_resnet", num_classes=5)
+    save_checkpoint(source.state_dict(), tmp_path / "s.pt")
+    own, new = source.state_dict(), _new_task_model("test_resnet", tmp_path / "s.pt").state_dict()
+    head = {"fc.weight", "fc.bias"}
+    assert all(torch.equal(own[k], new[k]) for k in own if k not in head)
+    assert not torch.equal(own["fc.weight"], new["fc.weight"])
+    bound = 1 / source.num_features ** 0.5  # nn.Linear's default: U(+-1/sqrt(fan_in))
+    assert float(new["fc.weight"].abs().max()) <= bound
+
+
+def test_a_pretrained_efficientnet_head_has_pytorch_s_scale_not_timm_s(tmp_path):
+    save_checkpoint(timm.create_model("tf_efficientnet_lite0").state_dict(), tmp_path / "e.pt")
+    timm_head = timm.create_model("tf_efficientnet_lite0", num_classes=5).classifier.weight
+    head = _new_task_model("tf_efficientnet_lite0", tmp_path / "e.pt").classifier.weight
+    assert float(timm_head.detach().abs().max()) > 0.3  # timm: U(+-1/sqrt(5)) = U(+-0.447)
+    assert float(head.detach().abs().max()) <= 1 / 1280 ** 0.5

@@ -94,3 +94,31 @@ def test_ftbench_pretrain_prints_a_suite_line_that_works_from_any_folder(elsewhe
     suite.write_text(SUITE.replace(SUITE[SUITE.index("backbones:"):SUITE.index("datasets:")],
                                    line.strip() + "\n"))
     assert load_suite(str(suite)).backbones[0].path == Path(out)
+
+
+@pytest.mark.parametrize("written", ["$FTBENCH_DATA/cifar", "${FTBENCH_DATA}/cifar"])
+def test_a_root_under_ftbench_data_starts_in_the_data_folder(elsewhere, monkeypatch, written):
+    suite_file = elsewhere / "suites" / "d.yaml"
+    suite_file.write_text(SUITE.replace("root: data}", f"root: '{written}'}}"))
+    monkeypatch.setenv("FTBENCH_DATA", str(elsewhere / "data"))
+    assert dict(load_suite(str(suite_file)).datasets[0].options)["root"] == str(
+        elsewhere / "data" / "cifar")
+    monkeypatch.delenv("FTBENCH_DATA")
+    assert dict(load_suite(str(suite_file)).datasets[0].options)["root"] == str(
+        elsewhere / "home" / ".cache" / "ftbench" / "data" / "cifar")
+
+
+def test_only_the_data_variable_is_expanded(elsewhere, monkeypatch):
+    monkeypatch.setenv("FTBENCH_DATA", str(elsewhere / "data"))
+    monkeypatch.setenv("FTBENCH_DATAX", "/nowhere")
+    suite_file = elsewhere / "suites" / "d.yaml"
+    suite_file.write_text(SUITE.replace("root: data}", "root: '$FTBENCH_DATAX/c'}"))
+    assert dict(load_suite(str(suite_file)).datasets[0].options)["root"] == str(
+        elsewhere / "suites" / "$FTBENCH_DATAX" / "c")
+
+
+def test_the_built_in_imagenet_suite_reads_cifar_from_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
+    suite = load_suite("imagenet_cpu")
+    assert dict(suite.datasets[0].options)["root"] == str(tmp_path / "cifar10_5class")
+    assert dict(suite.datasets[1].options).get("root") is None  # fashion_mnist's own default
