@@ -9,8 +9,11 @@ from pathlib import Path
 import pandas as pd
 
 from report import plot_data, sections
+from report.answer import measured_table
+from report.completeness import completeness_blocks
 from report.csv_check import read_checked
 from report.figure_base import FigureFile
+from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
 from report.guideline import ALPHA, LR_TOLERANCE, compare_to_guideline
 from report.guideline_table import GUIDELINES
@@ -185,6 +188,23 @@ def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame) -> list[Block]:
     return blocks
 
 
+def _answer_blocks(table: pd.DataFrame, out: Path) -> list[Block]:
+    """The opening answer: the guideline table as measured, and the verdict figure."""
+    answer = measured_table(table)
+    answer.to_csv(out / "answer.csv", index=False)
+    blocks: list[Block] = [Heading("The answer: the guideline table as measured")]
+    if answer.empty:
+        return blocks + [Paragraph("No regime of the guideline table was measured.")]
+    return blocks + [
+        Paragraph(
+            "Per data-size regime, the guideline's recommendation beside what was measured on "
+            "each dataset (in brackets), and on how many datasets each part of the guideline "
+            "holds; the other verdicts are counted in brackets. A strategy agrees where the "
+            "guideline's is the best or not significantly worse than the best. Section 1 has "
+            "every number, interval and test behind it (answer.csv)."),
+        Table(answer), Image(verdict_figure(table, out / "figures"))]
+
+
 def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
     return [
         Heading("2. Accuracy by training-set size"), Image(figures[0]),
@@ -218,7 +238,8 @@ def build_report(results_dir: Path) -> Path:
     out = check_report_folder(results_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        blocks = (title_blocks(info, final) + _measured_blocks(trials, final, out)
+        blocks = (title_blocks(info, final) + completeness_blocks(results_dir)
+                  + _measured_blocks(trials, final, out)
                   + sections.trial_blocks(trials)
                   + sections.similarity_blocks(_similarity(final, out))
                   + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out)
@@ -266,4 +287,5 @@ def _measured_blocks(trials: pd.DataFrame, final: pd.DataFrame, out: Path) -> li
     points = plot_data.lr_points(trials)
     figures = [accuracy_figure(acc, out / "figures"),
                lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
-    return _guideline_blocks(table, final) + _figure_blocks(acc, figures)
+    return (_answer_blocks(table, out) + _guideline_blocks(table, final)
+            + _figure_blocks(acc, figures))

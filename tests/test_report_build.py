@@ -122,7 +122,7 @@ def test_writes_all_outputs(results_dir, built):
 def test_html_embeds_every_figure_and_the_guideline_table(results_dir, built):
     page = (results_dir / "report" / "report.html").read_text()
     pngs = list((results_dir / "report" / "figures").glob("*.png"))
-    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 7
+    assert page.count('<img src="data:image/png;base64,') == len(pngs) == 8
     assert "Guideline table vs measurement" in page
     assert "feature_extraction 0.7" in page and "paired t-test" in page
     assert "sizes are scaled by 0.1: regimes keep their full-size labels" in page
@@ -155,7 +155,9 @@ def test_guideline_table_csv(results_dir, built):
 def test_markdown_layout(built):
     text = built.read_text()
     headings = re.findall(r"^#+ .*$", text, flags=re.MULTILINE)
-    assert headings[:2] == ["# ftbench report: quickstart", "## 1. Guideline table vs measurement"]
+    assert headings[:3] == ["# ftbench report: quickstart",
+                            "## The answer: the guideline table as measured",
+                            "## 1. Guideline table vs measurement"]
     assert "### Dataset cifar-mini (backbone resnet18, family near)" in headings
     assert headings.index("## 2. Accuracy by training-set size") < headings.index("## 4. Trials")
     assert "![" in text and "figures/accuracy_by_size.png" in text

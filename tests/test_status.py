@@ -218,3 +218,15 @@ def test_corrupt_plan_names_the_file(tmp_path, content):
 ])
 def test_durations_read_like_a_clock(seconds, shown):
     assert _duration(seconds) == shown
+
+
+def test_status_imports_first_in_a_fresh_interpreter():
+    """benchmarks.status reads with report.csv_check, and the report's warning on unfinished
+    runs uses benchmarks.status: importing either first must work (`ftbench status` does)."""
+    import subprocess
+    import sys
+
+    for module in ("benchmarks.status", "report"):
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 0, done.stderr[-500:]
