@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.results.csv_check import read_checked
+from benchmarks.results.layout import check_report_folder
 from report import plot_data, sections
 from report.answer import measured_table
 from report.completeness import completeness_blocks
-from report.csv_check import read_checked
 from report.figure_base import FigureFile
 from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
@@ -257,19 +258,6 @@ def build_report(results_dir: Path) -> Path:
                          f"run `ftbench report {results_dir}` (the results are intact)."
                          ) from None
     return markdown
-
-
-def check_report_folder(results_dir: Path) -> Path:
-    """``results_dir/report``, unless something other than a folder stands at that path.
-
-    Raises:
-        ValueError: one line naming the path in the way.
-    """
-    out = Path(results_dir) / "report"
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"report folder '{out}': it must be a folder, but it is a file. Move "
-                         "that file away and run the command again.")
-    return out
 
 
 def _similarity(final: pd.DataFrame, out: Path) -> pd.DataFrame:

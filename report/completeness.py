@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.results.status import suite_status
 from report.render import Block, Paragraph
 
 
@@ -14,8 +15,6 @@ def completeness_blocks(results_dir: Path) -> list[Block]:
     Raises:
         ValueError: plan.json exists but is corrupt (one line, from ``suite_status``).
     """
-    from benchmarks.status import suite_status  # here: benchmarks.status imports report
-
     if not (Path(results_dir) / "plan.json").is_file():
         return []
     status = suite_status(Path(results_dir))

@@ -9,7 +9,7 @@ import pytest
 import timm
 import torch
 
-from benchmarks.tensors import TensorData
+from benchmarks.engine.tensors import TensorData
 
 TINY_SUITE = """\
 name: tiny

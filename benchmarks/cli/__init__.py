@@ -1,0 +1,7 @@
+"""The ``ftbench`` command: argument parsing and one-line errors (``main``), and the text
+of its outputs (``status_text``, ``pretrain_cmd``). The only package that prints.
+"""
+
+from benchmarks.cli.commands import main
+
+__all__ = ["commands", "main", "pretrain_cmd", "status_text"]

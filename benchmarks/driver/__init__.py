@@ -1,0 +1,12 @@
+"""The benchmark driver: the grid of cells (``grid``), each cell tuned by Optuna (``tuning``,
+``storage``, ``liveness``: the only modules that know Optuna) and re-run over seeds
+(``cell``, ``cells_run``, ``final_run``), logged to MLflow (``tracking``: the only module that
+knows MLflow) and written to the results folder; the checks before a run (``machine``,
+``resume_guard``), its provenance (``run_info``), worker processes, progress, and the cost
+table of the backbones. ``runner.run_suite`` is the entry.
+"""
+
+__all__ = [
+    "cell", "cells_run", "costs_table", "final_run", "grid", "liveness", "machine", "progress",
+    "resume_guard", "run_info", "runner", "storage", "tracking", "tuning", "workers",
+]

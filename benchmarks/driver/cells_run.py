@@ -1,0 +1,116 @@
+"""The tuned grid in one worker: each cell's trials, then its final seeds, with other
+workers on the same storage (cells whose last trials run elsewhere are visited again)."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.driver import liveness, tuning
+from benchmarks.driver.cell import (
+    CellRun,
+    close_parent,
+    interrupted_run_id,
+    make_objective,
+    record_interrupted,
+    strategy_context,
+)
+from benchmarks.driver.final_run import run_final
+from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, release_memory
+from benchmarks.suite.model import Suite
+from strategies import get_strategy
+
+WAIT_S = 2.0
+"""Seconds between visits of cells that wait on other workers."""
+
+
+def run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
+             stale_after_s: float) -> None:
+    """Every cell in order; cells waiting on other workers are visited again until done."""
+    pending = list(enumerate(runs, start=1))
+    while pending:
+        waiting = []
+        for index, run in pending:
+            run.progress.set_cell(index, len(runs))
+            if not run_cell(suite, run, storage, stale_after_s):
+                waiting.append((index, run))
+        if waiting:
+            time.sleep(WAIT_S)
+        pending = waiting
+
+
+def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float) -> bool:
+    """Tune one cell, then retrain its best configuration over the suite's seeds.
+
+    Returns False when the cell must wait: its last trials still run in another worker, so
+    its best configuration is not known yet.
+    """
+    ctx = strategy_context(run)
+    study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
+                              suite.trials, run.train_cfg.max_epochs)
+    strategy_cls = get_strategy(run.cell.strategy)
+    tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
+    for trial in liveness.stale_trials(study, stale_after_s):
+        record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
+    tuning.optimize(study, make_objective(run, ctx), suite.trials)
+    if tuning.running_elsewhere(study):
+        return False
+    run_finals(suite, run, storage, stale_after_s, tuning.best_config(study))
+    return True
+
+
+def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
+                best: tuple[int, dict] | None) -> None:
+    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
+    finals = tuning.open_finals(run.cell.key, storage)
+    for trial in liveness.stale_trials(finals, stale_after_s):
+        tuning.fail(finals, trial)
+        seed = trial.user_attrs.get(tuning.SEED)  # none: killed while voiding a late claim
+        run_id = "" if seed is None else interrupted_run_id(run, trial, f"final seed {seed}")
+        if run_id:
+            run.tracker.end_run(run_id, "KILLED")
+    missing = [s for s in suite.seeds if s not in final_seeds_done(run)]
+    if best is not None and missing:
+        tuning.offer_seeds(finals, missing)
+        while (claim := tuning.claim_seed(finals)) is not None:
+            trial, seed = claim
+            run_seed(run, best, trial, seed, finals)
+    all_in = len(final_seeds_done(run)) == len(suite.seeds)
+    if best is None or (all_in and not tuning.running_elsewhere(finals)):
+        close_parent(run)
+    elif not tuning.running_elsewhere(finals):  # a seed failed; running again retries it
+        close_parent(run, "FAILED")
+
+
+def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
+    """One final re-run; a failure is a warning on stderr, never the end of the suite."""
+    run.progress.start(f"{run.cell.key} final seed {seed}")  # claim_seed marked it alive
+    failure = None
+    try:
+        with liveness.heartbeat(trial):
+            row = run_final(run, best[0], best[1], seed,
+                            on_start=lambda run_id: liveness.mark_alive(trial, run_id))
+        tuning.tell(finals, trial, row["test_acc"])
+    except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
+        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
+        failure = out_of_memory_reason(exc) if is_out_of_memory(exc) else \
+            f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
+        raise
+    finally:
+        run.progress.finish(run.train_cfg.max_epochs)
+    if failure is not None:  # the failed run's tensors are unreferenced by now
+        release_memory()
+        run.progress.warn(f"{run.cell.key}: final seed {seed} failed and is left out of "
+                          f"final.csv: {failure}")
+
+
+def final_seeds_done(run: CellRun) -> set[int]:
+    """Seeds of this cell already in ``final.csv`` (resume)."""
+    final = run.writer.read("final")
+    if final.empty:
+        return set()
+    c = run.cell
+    mine = final[(final.backbone == c.backbone) & (final.dataset == c.dataset)
+                 & (final.n_train == c.n_train) & (final.strategy == c.strategy)]
+    return {int(s) for s in mine.seed}

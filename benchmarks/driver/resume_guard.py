@@ -1,0 +1,133 @@
+"""May this run continue in an existing results folder? Only with the same suite (its
+fingerprint), and only where the Optuna storage knows every trial the folder has rows of;
+otherwise one line says what differs and the ways out, before any work or write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.driver import tuning
+from benchmarks.results import fingerprint
+from benchmarks.results.csv_check import read_checked
+from benchmarks.suite.model import load_suite
+
+EXTENDABLE = ("settings.seeds", "settings.trials")
+"""Changes ``--extend`` accepts: more seeds (the old ones kept), more trials (before any final
+seed ran, since more trials may change a cell's best configuration)."""
+_WAYS_OUT = ("Give the suite a new `name:`, pass another --results-dir, or move the folder "
+             "away to start afresh")
+
+
+def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
+    """Raise unless ``current`` may add rows to ``out``; True when the fingerprint must be
+    (re)written: the folder has none yet, or ``--extend`` changed it.
+
+    Args:
+        out: the results folder.
+        current: this run's :func:`benchmarks.results.fingerprint.fingerprint`.
+        extend: ``--extend``: accept more seeds or trials.
+    """
+    recorded = fingerprint.read(out)
+    if recorded is None:
+        recorded = _legacy(out, current)
+        if recorded is None:
+            return True
+    changed = fingerprint.changed_keys(recorded, current)
+    if not changed:
+        return not (out / fingerprint.FILE).is_file()
+    why_not = _why_not_extendable(recorded, current, changed, _rows(out / "final.csv") > 0)
+    if extend and why_not is None:
+        return True
+    shown = ", ".join(k.removeprefix("settings.") for k in changed[:8])
+    more = f" and {len(changed) - 8} more" if len(changed) > 8 else ""
+    if extend:
+        tail = f"--extend cannot add them: {why_not}. {_WAYS_OUT}."
+    elif why_not is None:
+        tail = f"Pass --extend to add the new seeds or trials. Or: {_WAYS_OUT[0].lower()}" \
+               f"{_WAYS_OUT[1:]}."
+    else:
+        tail = f"{_WAYS_OUT}."
+    raise ValueError(f"results folder '{out}': it must hold results of this same suite and "
+                     f"data, but these differ from the run that made them: {shown}{more}. "
+                     f"{tail}")
+
+
+def _legacy(out: Path, current: dict[str, Any]) -> dict[str, Any] | None:
+    """What a folder of an older ftbench, without a fingerprint, ran: its ``suite.yaml``'s
+    settings (data unknown, so taken as this run's); None if it has no readable suite."""
+    path = out / "suite.yaml"
+    if not path.is_file():
+        return None
+    try:
+        suite = load_suite(str(path))
+    except ValueError:
+        return None
+    settings = fingerprint.fingerprint(suite, {})["settings"]
+    settings["backbones"] = current["settings"]["backbones"]  # paths there may be stale
+    return {"settings": settings, "data": current["data"]}
+
+
+def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bool) -> str | None:
+    """Why ``--extend`` cannot take these changes; None when it can."""
+    other = [k for k in changed if k not in EXTENDABLE]
+    if other:
+        return f"{other[0].removeprefix('settings.')} changed, and only seeds and trials extend"
+    was, now = old["settings"], new["settings"]
+    if "settings.seeds" in changed and not set(now["seeds"]) >= set(was["seeds"]):
+        return f"seeds must keep the old ones {was['seeds']}, but got {now['seeds']}"
+    if "settings.trials" in changed:
+        if now["trials"] < was["trials"]:
+            return f"trials can only grow, but got {now['trials']} after {was['trials']}"
+        if finals_run:
+            return ("more trials may change a cell's best configuration, and final seeds "
+                    "already ran on the old one")
+    return None
+
+
+def check_journal_exists(spec: str, out: Path) -> None:
+    """Raise, before a new empty journal file is made, if the folder's ``trials.csv`` has rows
+    but the journal that recorded their trials is gone (deleted, or another path)."""
+    table = out / "trials.csv"
+    if spec.endswith(".journal") and not Path(spec).exists() and (rows := _rows(table)):
+        raise ValueError(f"storage '{spec}': it must exist, since {table} has {rows} rows of "
+                         "trials it recorded, but it is missing. Restore it, or pass the "
+                         "--storage this folder was run with (plan.json names it); a new "
+                         "journal would repeat every trial. Or move the folder away.")
+
+
+def _rows(table: Path) -> int:
+    """How many whole rows a results table has (0 if it does not exist)."""
+    if not table.is_file():
+        return 0
+    return max(0, read_checked(table, tail="drop")[0].count("\n") - 1)
+
+
+def check_storage_knows_rows(trials: pd.DataFrame, cell_keys: dict[tuple, str],
+                             storage: tuning.Storage, shown: str) -> None:
+    """Raise if ``trials.csv`` has rows of trials that the storage does not hold: a deleted
+    journal or another ``--storage`` would run every trial again and duplicate the rows.
+
+    Args:
+        trials: the rows of ``trials.csv``.
+        cell_keys: each cell's (backbone, dataset, n_train, strategy) -> its study name.
+        storage: the Optuna storage this run opened.
+        shown: how to name that storage (password masked).
+    """
+    if trials.empty:
+        return
+    grouped = trials.groupby(["backbone", "dataset", "n_train", "strategy"]).trial
+    for cell, numbers in grouped:
+        key = cell_keys.get((cell[0], cell[1], int(cell[2]), cell[3]))
+        if key is None:
+            continue
+        missing = sorted(set(numbers.astype(int)) - tuning.started_trials(storage, key))
+        if missing:
+            raise ValueError(
+                f"storage '{shown}': it must hold the trials that the results folder has rows "
+                f"of, but cell {key} has {len(missing)} rows of trials it does not hold (trial "
+                f"{missing[0]}...). Pass the --storage this folder was run with (plan.json "
+                "names it); running on would repeat every trial. Or move the folder away.")

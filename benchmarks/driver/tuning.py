@@ -1,0 +1,282 @@
+"""Optuna studies: one per grid cell, seeded TPE, a pruner, an exact trial budget.
+
+The only module that uses Optuna's study machinery (storages open in
+:mod:`benchmarks.driver.storage`, trial owners and heartbeats live in
+:mod:`benchmarks.driver.liveness`); the training loop sees a plain
+``report(epoch, metrics)`` callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from benchmarks.driver.liveness import heartbeat, mark_alive
+from benchmarks.driver.storage import Storage
+from benchmarks.suite.model import PrunerConfig
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class TrialSkipped(Exception):
+    """The sampled configuration cannot run on this backbone; the study goes on."""
+
+
+def make_pruner(cfg: PrunerConfig, max_epochs: int | None = None) -> optuna.pruners.BasePruner:
+    """The pruner named in the suite (``max_epochs``: the cell's budget, Hyperband's largest
+    resource; Optuna infers it from the first trial when None)."""
+    if cfg.type == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=cfg.n_startup_trials, n_warmup_steps=cfg.n_warmup_steps
+        )
+    if cfg.type == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=cfg.min_resource, reduction_factor=cfg.reduction_factor)
+    if cfg.type == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=cfg.min_resource, max_resource=max_epochs or "auto",
+            reduction_factor=cfg.reduction_factor)
+    if cfg.type == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"pruner '{cfg.type}': it must be one of median, successive_halving, "
+                     "hyperband, none, but is unknown.")
+
+
+def open_study(
+    name: str, storage: Storage | None, sampler_seed: int,
+    pruner: PrunerConfig, n_trials: int, max_epochs: int | None = None,
+) -> optuna.Study:
+    """Create or load the study of one cell (maximising validation accuracy)."""
+    sampler = optuna.samplers.TPESampler(
+        seed=sampler_seed, n_startup_trials=max(1, min(10, n_trials // 2))
+    )
+    return optuna.create_study(
+        study_name=name, storage=storage, sampler=sampler,
+        pruner=make_pruner(pruner, max_epochs),
+        direction="maximize", load_if_exists=True,
+    )
+
+
+def enqueue_default(study: optuna.Study, params: dict[str, Any]) -> None:
+    """Make the guideline default trial 0 of a new study (no-op once the study has trials)."""
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(params, user_attrs={"is_default": True}, skip_if_exists=True)
+
+
+VOID = "ftbench.void"
+"""User attribute of a trial that does not count toward the budget (over budget, or
+interrupted and retried); its text says why."""
+RETRY_OF = "ftbench.retry_of"
+
+
+def counts(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial uses the cell's budget: every started trial except void ones (an
+    enqueued trial waiting for a worker has not used it yet)."""
+    return trial.state != TrialState.WAITING and VOID not in trial.user_attrs
+
+
+def remaining_trials(study: optuna.Study, n_trials: int) -> int:
+    """How many trials are still owed to reach the cell's budget."""
+    return max(0, n_trials - sum(counts(t) for t in study.get_trials(deepcopy=False)))
+
+
+def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None:
+    """A new trial if the budget is not used up, else None.
+
+    Trial numbers are given out in order by the storage, also to concurrent workers, so a
+    trial is within the budget when fewer than ``n_trials`` counting trials have a smaller
+    number; one that is not is closed at once as void, and never runs. So is a second copy
+    of the guideline default, enqueued by two workers opening a new study at once.
+    """
+    while remaining_trials(study, n_trials) > 0:
+        trial = study.ask()
+        mark_alive(trial)  # at once: another worker must never take it for an abandoned one
+        earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
+        if sum(counts(t) for t in earlier) >= n_trials:
+            _void(study, trial, "over budget: another worker took the last trial")
+            return None
+        if not _first_default(trial, earlier):
+            _void(study, trial, "guideline default enqueued twice; an earlier copy runs it")
+            continue
+        return trial
+    return None
+
+
+def _first_default(trial: optuna.Trial, earlier: list[optuna.trial.FrozenTrial]) -> bool:
+    """False for a copy of the guideline default (not a retry) that an earlier one precedes."""
+    def original(t: Any) -> bool:
+        return is_default(t) and retry_of(t) is None
+
+    return not original(trial) or not any(original(t) for t in earlier)
+
+
+def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: int) -> None:
+    """Run the owed trials, one at a time, until the budget is used (by any worker).
+
+    Pruned, skipped and failed trials are told to the study and the loop goes on; an
+    interrupt (KeyboardInterrupt, SystemExit) fails the trial and stops the run.
+    """
+    while (trial := ask_within_budget(study, n_trials)) is not None:
+        try:
+            with heartbeat(trial):
+                value = objective(trial)
+        except optuna.TrialPruned:
+            tell(study, trial, state=TrialState.PRUNED)
+        except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
+            tell(study, trial, state=TrialState.FAIL)
+        except BaseException:  # interrupted: not the configuration's fault, so retried
+            fail_and_retry(study, study._storage.get_trial(trial._trial_id))
+            raise
+        else:
+            tell(study, trial, value)
+
+
+def tell(study: optuna.Study, trial: optuna.Trial, value: float | None = None,
+         state: TrialState | None = None) -> bool:
+    """``study.tell``, unless another worker has closed the trial meanwhile (judged it
+    abandoned: no heartbeat from this host for ``--stale-after`` seconds). Then its row is in
+    the results already, its retry runs elsewhere, and this returns False."""
+    if study._storage.get_trial(trial._trial_id).state.is_finished():
+        return False
+    study.tell(trial, value, state=state)
+    return True
+
+
+def fail(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Close a trial whose process is gone as failed."""
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
+def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+    """Close an interrupted trial as failed; enqueue its parameters again once.
+
+    A retry that is interrupted too keeps counting as a failed trial. Returns whether a
+    retry was enqueued.
+    """
+    storage, retried = study._storage, RETRY_OF not in trial.user_attrs
+    if retried:
+        storage.set_trial_user_attr(trial._trial_id, VOID, "interrupted; retried once")
+    fail(study, trial)
+    if retried:
+        attrs = {RETRY_OF: trial.number, "is_default": is_default(trial)}
+        study.enqueue_trial(trial.params, user_attrs=attrs)
+    return retried
+
+
+def pruning_report(trial: optuna.Trial) -> Callable[[int, float], None]:
+    """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned."""
+
+    def report(epoch: int, value: float) -> None:
+        trial.report(value, step=epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch} (val_acc={value:.4f})")
+
+    return report
+
+
+def is_pruned(exc: BaseException) -> bool:
+    """Whether an exception is Optuna's pruning signal."""
+    return isinstance(exc, optuna.TrialPruned)
+
+
+def is_default(trial: Any) -> bool:
+    """Whether a trial is the enqueued guideline default."""
+    return bool(trial.user_attrs.get("is_default", False))
+
+
+def retry_of(trial: Any) -> int | None:
+    """The number of the interrupted trial that ``trial`` retries, if any."""
+    value = trial.user_attrs.get(RETRY_OF)
+    return None if value is None else int(value)
+
+
+def best_config(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
+    """Number and full strategy configuration of the best complete trial (ties: earliest).
+
+    Returns None if no trial completed.
+    """
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    return best.number, dict(best.user_attrs["config"])
+
+
+def open_finals(cell_key: str, storage: Storage | None) -> optuna.Study:
+    """The study whose trials are a cell's final re-runs, one per seed: enqueued seeds are
+    claimed atomically by the storage, so no two workers re-run the same seed."""
+    return optuna.create_study(study_name=f"{cell_key}/final", storage=storage,
+                               direction="maximize", load_if_exists=True)
+
+
+SEED = "ftbench.seed"
+
+
+def offer_seeds(finals: optuna.Study, seeds: list[int]) -> None:
+    """Enqueue every seed in ``seeds`` not already waiting or running.
+
+    Two workers offering at once may both enqueue a seed (the check and the enqueue are two
+    storage calls); :func:`claim_seed` voids the later copy, so it never runs twice.
+    """
+    active = {t.user_attrs.get(SEED) for t in finals.get_trials(
+        deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))}
+    for seed in seeds:
+        if seed not in active:
+            finals.enqueue_trial({}, user_attrs={SEED: seed})
+
+
+def claim_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
+    """The next waiting seed, claimed by this worker; None when none is left.
+
+    Copies of a seed offered twice are voided here: waiting trials are claimed in the order
+    of their numbers, so when this one is claimed every copy with a smaller number has been
+    claimed already, and if one of those is running or complete this one is the duplicate.
+    """
+    while finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        trial = finals.ask()
+        mark_alive(trial)
+        seed = trial.user_attrs.get(SEED)
+        if seed is None:  # another worker claimed the last one first
+            _void(finals, trial, "no seed left to claim")
+            return None
+        if _taken_before(finals, trial.number, seed):
+            _void(finals, trial, f"seed {seed} offered twice; an earlier copy runs it")
+            continue
+        return trial, int(seed)
+    return None
+
+
+def _taken_before(finals: optuna.Study, number: int, seed: int) -> bool:
+    """Whether a copy of ``seed`` numbered below ``number`` is running or complete."""
+    return any(t.number < number and t.user_attrs.get(SEED) == seed
+               for t in finals.get_trials(deepcopy=False,
+                                          states=(TrialState.RUNNING, TrialState.COMPLETE)))
+
+
+def _void(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
+    """Close ``trial`` as failed and not counting, saying why."""
+    trial.set_user_attr(VOID, why)
+    study.tell(trial, state=TrialState.FAIL)
+
+
+def running_elsewhere(study: optuna.Study) -> bool:
+    """Whether trials of ``study`` are still running (in other workers, since this one is
+    between trials)."""
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+
+def started_trials(storage: Storage, study_name: str) -> set[int]:
+    """Numbers of the trials the storage holds for a cell's study that have started (empty if
+    it has no such study): each one that has finished has its row in ``trials.csv``."""
+    store = optuna.storages.get_storage(storage)
+    try:
+        study_id = store.get_study_id_from_name(study_name)
+    except KeyError:
+        return set()
+    return {t.number for t in store.get_all_trials(study_id, deepcopy=False)
+            if t.state != TrialState.WAITING}

@@ -1,0 +1,80 @@
+"""How one trial trains, whatever the strategy: the ``train:`` section of a suite."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from benchmarks.engine.augment import AugmentConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one trial trains, whatever the strategy.
+
+    Attributes:
+        max_epochs: epoch budget per trial.
+        batch_size: training batch size.
+        optimizer: a timm optimizer name (``adamw``, ``sgd``, ``momentum``, ...).
+        warmup_epochs: linear warm-up length before the cosine decay.
+        label_smoothing: cross-entropy label smoothing.
+        grad_clip_norm: max global gradient norm (seed 000: 1.0); None disables.
+        patience: early stopping after this many epochs without a better val accuracy.
+        device: torch device string: ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+        precision: ``fp32``, or autocast to ``bf16``/``fp16`` (fp16 with a gradient scaler):
+            both on CUDA, bf16 on CPU, fp32 only on MPS (:mod:`benchmarks.engine.precision`).
+        channels_last: model and image batches in channels-last memory format: True,
+            False, or ``auto`` (the default): the suite run measures both per backbone and
+            device and passes the faster (:mod:`benchmarks.models.memory_format`); ``train`` itself
+            runs contiguous when given ``auto``.
+        cache_features: compute once per trial what cannot change during it, and train on
+            the stored outputs: the backbone's features when every block stays frozen
+            (:mod:`benchmarks.engine.features`), else the activations of the input-side blocks that
+            stay frozen (:mod:`benchmarks.engine.prefix`).
+        cache_limit_mb: the most memory (on ``device``) the stored activations of a frozen
+            prefix may take; above it the trial runs the whole network on images instead.
+        augment: the batch augmentation of training images (:mod:`benchmarks.engine.augment`): a
+            name (``none``, ``flip_crop``, ``randaugment``, ``mixup``, ``cutmix``) or a mapping
+            of :class:`~benchmarks.engine.augment.AugmentConfig` fields. Anything but ``none``
+            disables cached features, since the backbone then sees new images every epoch.
+    """
+
+    max_epochs: int = 8
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.0
+    grad_clip_norm: float | None = 1.0
+    patience: int = 10
+    device: str = "cpu"
+    precision: str = "fp32"
+    channels_last: bool | str = "auto"
+    cache_features: bool = True
+    cache_limit_mb: float = 1024.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", _augment_config(self.augment))
+        if not (isinstance(self.channels_last, bool) or self.channels_last == "auto"):
+            raise ValueError(f"train.channels_last: auto, true or false must hold, but got "
+                             f"{self.channels_last!r}. Leave it out to measure which is faster.")
+        if not self.cache_limit_mb >= 0:
+            raise ValueError(f"train.cache_limit_mb: cache_limit_mb >= 0 must hold, but got "
+                             f"{self.cache_limit_mb}. Use 0 to never cache a frozen prefix.")
+
+
+def _augment_config(value: object) -> AugmentConfig:
+    """An :class:`AugmentConfig` from a name, a mapping of its fields, or itself."""
+    if isinstance(value, AugmentConfig):
+        return value
+    if isinstance(value, str):
+        return AugmentConfig(value)
+    if isinstance(value, dict):
+        valid = {f.name for f in dataclasses.fields(AugmentConfig)}
+        unknown = sorted(set(value) - valid)
+        if unknown:
+            raise ValueError(f"train.augment: keys must be among {sorted(valid)}, but got "
+                             f"{unknown}. Example: {{name: mixup, mixup_alpha: 0.2}}.")
+        return AugmentConfig(**value)
+    raise ValueError(f"train.augment: it must be a name or a mapping, but got {value!r}. "
+                     "Example: flip_crop, or {name: mixup, mixup_alpha: 0.2}.")

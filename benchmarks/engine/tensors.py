@@ -1,0 +1,74 @@
+"""In-memory tensors and a shuffled batch iterator with no per-sample Python."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+Prepare = Callable[[torch.Tensor], torch.Tensor]
+"""Turns a stored batch (uint8 images or cached features) into model input on its device."""
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """uint8 train/val images of one cell plus the backbone's normalisation."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 3, H, W) -> float32 normalised with the backbone's mean and std."""
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x.float() / 255.0 - mean) / std
+
+
+Augmentation = Callable[[torch.Tensor, torch.Tensor, torch.Generator],
+                        tuple[torch.Tensor, torch.Tensor]]
+"""A batch augmentation of uint8 images and labels (:class:`benchmarks.engine.augment.Augment`)."""
+
+
+class Batches:
+    """Iterates shuffled training batches on ``device`` (a new order every pass).
+
+    With ``augment``, every batch of stored images is augmented on the device before
+    ``prepare``; its randomness comes from its own seeded generator, so the sample order of a
+    seed is the same with and without augmentation.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 device: torch.device, seed: int, prepare: Prepare,
+                 augment: Augmentation | None = None) -> None:
+        self.batch_size = max(1, min(batch_size, len(y)))
+        self.device = device
+        self.prepare = prepare
+        self.augment = augment
+        self.generator = torch.Generator().manual_seed(seed)
+        self.augment_generator = torch.Generator().manual_seed(seed + 1_000_003)
+        pin = device.type == "cuda"  # stored outputs may already be on the device
+        self.x = x.pin_memory() if pin and x.is_cpu else x
+        self.y = y.pin_memory() if pin and y.is_cpu else y
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Number of batches per epoch (a last batch of one sample is dropped: BatchNorm)."""
+        full, rest = divmod(len(self.y), self.batch_size)
+        return full + (1 if rest >= 2 else 0)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.y), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            if len(idx) < 2:
+                continue
+            x = self.x[idx].to(self.device, non_blocking=True)
+            y = self.y[idx].to(self.device, non_blocking=True)
+            if self.augment is not None:
+                x, y = self.augment(x, y, self.augment_generator)
+            yield self.prepare(x), y

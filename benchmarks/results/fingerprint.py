@@ -1,0 +1,101 @@
+"""The fingerprint of a results folder: everything that decides its numbers, so that a changed
+suite run under the same name never merges into rows that another suite made.
+
+It holds the suite's settings (less its description and where its files lie), a SHA-256 of
+each dataset's images and labels, and of each local weights file. ``fingerprint.json`` is
+written once a run has started its work, and every later run or worker compares its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.data import TaskData
+from benchmarks.suite.model import Suite
+
+FILE = "fingerprint.json"
+UNSCORED = ("description",)
+"""Top-level suite keys that change no number."""
+PLACES = ("root", "download")
+"""Dataset options that say where files lie or how to fetch them, not what they hold."""
+
+
+def fingerprint(suite: Suite, tasks: dict[str, TaskData]) -> dict[str, Any]:
+    """The fingerprint of ``suite`` run on ``tasks`` (datasets by their key)."""
+    settings = {k: v for k, v in suite.to_dict().items() if k not in UNSCORED}
+    settings = _without_places(settings)
+    settings["backbones"] = [_weights_hashed(ref, entry) for ref, entry
+                             in zip(suite.backbones, settings["backbones"])]
+    return {"settings": settings,
+            "data": {key: task_digest(task) for key, task in sorted(tasks.items())}}
+
+
+def task_digest(task: TaskData) -> str:
+    """SHA-256 of a task's class names, images and labels (training pool, then test)."""
+    digest = hashlib.sha256(json.dumps(list(task.classes)).encode())
+    for part in (task.train.images, task.train.labels, task.test.images, task.test.labels):
+        digest.update(part.contiguous().numpy().data)
+    return digest.hexdigest()
+
+
+def _without_places(value: Any) -> Any:
+    """``value`` without the keys of :data:`PLACES` at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_places(v) for k, v in value.items() if k not in PLACES}
+    if isinstance(value, list):
+        return [_without_places(v) for v in value]
+    return value
+
+
+def _weights_hashed(ref: Any, entry: Any) -> Any:
+    """A backbone entry whose local weights file is named by its content, not its path."""
+    if ref.kind != "file":
+        return entry
+    return {**entry, "weights": f"sha256:{_file_digest(ref.path)}"}
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def changed_keys(old: Any, new: Any, path: str = "") -> list[str]:
+    """Dotted keys whose values differ between two fingerprints (``data.fashion_near``,
+    ``settings.train.max_epochs``, ``settings.seeds``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [key for k in sorted(set(old) | set(new), key=str)
+                for key in changed_keys(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
+    return [] if old == new else [path or "(all)"]
+
+
+def read(folder: Path) -> dict[str, Any] | None:
+    """The fingerprint recorded in ``folder``, or None if it has none.
+
+    Raises:
+        ValueError: the file exists but is not a fingerprint.
+    """
+    path = folder / FILE
+    if not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+        if isinstance(recorded, dict) and isinstance(recorded.get("settings"), dict):
+            return recorded
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValueError(f"fingerprint '{path}': it must be the JSON that `ftbench run` writes, but "
+                     "it is not. Restore it from a copy, or move the results folder away.")
+
+
+def write(folder: Path, value: dict[str, Any]) -> None:
+    """Record ``value`` as the folder's fingerprint (atomically)."""
+    tmp = folder / (FILE + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+    tmp.replace(folder / FILE)

@@ -1,0 +1,287 @@
+"""Where a suite stands, read from its results folder alone: cells, trials, seeds, time left.
+
+Only plan.json, trials.csv and final.csv of ``results/<suite>/`` are read, never MLflow or
+Optuna, so a running, resumed or multi-worker suite can be checked wherever the folder is seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.results.csv_check import read_checked
+
+STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
+"""Trial states of ``trials.csv``, in display order."""
+
+_NO_PLAN_FIX = "Run `ftbench run SUITE` first; plan.json is written when a run starts"
+_CellId = tuple[str, str, int, str]  # backbone, dataset, n_train, strategy
+
+
+@dataclass(frozen=True)
+class CellProgress:
+    """One planned cell and how far its trials and final seeds went."""
+
+    key: str
+    max_epochs: int
+    trials_done: int  # trial rows of any status (pruned and failed trials use the budget),
+    # except those of interrupted trials that another row retries (``retry_of``)
+    trials_complete: int
+    trials_planned: int
+    seeds_done: int  # distinct planned seeds with a final.csv row
+    seeds_planned: int
+
+    @property
+    def seeds_owed(self) -> int:
+        """Final seeds to expect: none once the budget is spent without a COMPLETE trial."""
+        spent = self.trials_done >= self.trials_planned
+        return 0 if spent and self.trials_complete == 0 else self.seeds_planned
+
+    @property
+    def done(self) -> bool:
+        """Every trial of the budget and every owed seed has its row."""
+        return self.trials_done >= self.trials_planned and self.seeds_done >= self.seeds_owed
+
+    @property
+    def started(self) -> bool:
+        """Some row of this cell exists."""
+        return self.trials_done > 0 or self.seeds_done > 0
+
+    @property
+    def epochs_left(self) -> int:
+        """Budgeted epochs still to run: (trials left + seeds left) x max_epochs."""
+        units = max(0, self.trials_planned - self.trials_done)
+        units += max(0, self.seeds_owed - self.seeds_done)
+        return units * self.max_epochs
+
+
+@dataclass(frozen=True)
+class SuiteStatus:
+    """Where a suite stands (see :func:`suite_status`); totals are properties over ``cells``."""
+
+    suite: str
+    cells: tuple[CellProgress, ...]  # every planned cell, in plan order
+    states: dict[str, int]  # trial rows of planned cells per status, every one of STATES
+    train_time_s: float  # sum of train_time_s over all rows of trials.csv and final.csv
+    timed_epochs: int  # epochs_run of the rows with a train_time_s
+    untimed_epochs: int  # epochs_run of rows without one (pruned and failed trials)
+    ignored_rows: int  # rows of cells or seeds that plan.json does not list
+    partial_rows: int  # last rows without their end of line (being written, or cut short)
+    started: datetime | None  # the latest run's start, from plan.json
+    last_update: datetime | None  # modification time of the newer of trials.csv, final.csv
+    last_update_file: str  # which of the two (empty if neither exists)
+
+    @property
+    def cells_done(self) -> int:
+        """Cells with every trial and owed seed done."""
+        return sum(c.done for c in self.cells)
+
+    @property
+    def cells_in_progress(self) -> int:
+        """Cells with some rows but not done."""
+        return sum(c.started and not c.done for c in self.cells)
+
+    @property
+    def cells_not_started(self) -> int:
+        """Cells without any row."""
+        return sum(not c.started for c in self.cells)
+
+    @property
+    def trials_done(self) -> int:
+        """Trial rows of planned cells, any status."""
+        return sum(c.trials_done for c in self.cells)
+
+    @property
+    def trials_planned(self) -> int:
+        """The trial budget of the whole suite."""
+        return sum(c.trials_planned for c in self.cells)
+
+    @property
+    def seeds_done(self) -> int:
+        """final.csv rows of planned cells and seeds."""
+        return sum(c.seeds_done for c in self.cells)
+
+    @property
+    def seeds_planned(self) -> int:
+        """Final rows to expect (cells without a COMPLETE trial owe none)."""
+        return sum(c.seeds_owed for c in self.cells)
+
+    @property
+    def epochs_left(self) -> int:
+        """Budgeted epochs of every unfinished cell (an upper bound: pruning stops early)."""
+        return sum(c.epochs_left for c in self.cells if not c.done)
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """Measured training seconds per epoch; None before any timed epoch."""
+        return self.train_time_s / self.timed_epochs if self.timed_epochs else None
+
+    @property
+    def time_left_s(self) -> float | None:
+        """Estimated seconds left: epochs left x seconds per epoch; None if unknown."""
+        if self.epochs_left == 0:
+            return 0.0
+        rate = self.seconds_per_epoch
+        return None if rate is None else self.epochs_left * rate
+
+
+def suite_status(folder: Path) -> SuiteStatus:
+    """Read where the suite of ``folder`` (``results/<suite>/``) stands.
+
+    Args:
+        folder: a results folder holding ``plan.json``.
+
+    Raises:
+        ValueError: the folder or its plan.json is missing, or plan.json is corrupt.
+    """
+    plan = _read_plan(folder)
+    trials, trials_cut = _read_rows(folder / "trials.csv")
+    final, final_cut = _read_rows(folder / "final.csv")
+    by_cell, ignored = _rows_by_cell(plan, trials, final)
+    mine = [row for cell_trials, _ in by_cell.values() for row in cell_trials]
+    time_s, timed, untimed = _timing(trials + final)
+    updated, updated_file = _last_update(folder)
+    cells = tuple(_progress(c, plan, *by_cell[c[0]]) for c in plan["cells"])
+    return SuiteStatus(
+        suite=plan["suite"], cells=cells,
+        states={s: sum(r.get("status") == s for r in mine) for s in STATES},
+        train_time_s=time_s, timed_epochs=timed, untimed_epochs=untimed, ignored_rows=ignored,
+        partial_rows=trials_cut + final_cut, started=plan["started"], last_update=updated,
+        last_update_file=updated_file)
+
+
+def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
+                  final: list[dict[str, str]]) -> tuple[dict[_CellId, tuple[list, list]], int]:
+    """Trial and final rows of each planned cell; and how many rows fit no planned cell/seed."""
+    by_cell: dict[_CellId, tuple[list, list]] = {c[0]: ([], []) for c in plan["cells"]}
+    ignored = 0
+    for table, rows in enumerate((trials, final)):
+        for row in rows:
+            cell = by_cell.get(_row_cell(row))
+            if cell is None or (table == 1 and _int(row.get("seed")) not in plan["seeds"]):
+                ignored += 1
+            else:
+                cell[table].append(row)
+    return by_cell, ignored
+
+
+def _read_plan(folder: Path) -> dict[str, Any]:
+    """plan.json, checked: suite, trials_per_cell, seeds, cells (id, key, max_epochs), started."""
+    if not folder.is_dir():
+        raise ValueError(f"results folder '{folder}': it must exist, but it does not. "
+                         f"{_NO_PLAN_FIX}.")
+    path = folder / "plan.json"
+    if not path.is_file():
+        raise ValueError(f"results folder '{folder}': it must hold plan.json, but it does not. "
+                         f"{_NO_PLAN_FIX} (an older run: run it again to resume and write it).")
+    try:
+        raw = json.loads(path.read_text())
+        return {"suite": _check(raw, "suite", str),
+                "trials_per_cell": _check(raw, "trials_per_cell", int),
+                "seeds": {_check({"seed": s}, "seed", int) for s in _check(raw, "seeds", list)},
+                "cells": [_plan_cell(c) for c in _check(raw, "cells", list)],
+                "started": _started(raw.get("started"))}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"plan file '{path}': it must be the JSON that `ftbench run` writes, "
+                         f"but it is not ({type(exc).__name__}: {exc}). Run `ftbench run SUITE` "
+                         f"again to rewrite it (rows already written are kept).") from None
+
+
+def _check(raw: dict, name: str, kind: type) -> Any:
+    """``raw[name]``, which must be of ``kind`` (a bool is no int, an int no negative)."""
+    value = raw[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"'{name}' must be {kind.__name__}, got {value!r}")
+    if kind is int and value < 0:
+        raise ValueError(f"'{name}' must be >= 0, got {value}")
+    return value
+
+
+def _plan_cell(raw: dict) -> tuple[_CellId, str, int]:
+    """One plan cell: its identity as in the CSV columns, its key, its epoch budget."""
+    cell_id = (_check(raw, "backbone", str), _check(raw, "dataset", str),
+               _check(raw, "n_train", int), _check(raw, "strategy", str))
+    key = raw.get("key") or "{}/{}/n{}/{}".format(*cell_id)
+    return cell_id, key, _check(raw, "max_epochs", int)
+
+
+def _started(value: Any) -> datetime | None:
+    """The ISO start time of plan.json, as UTC if it names no zone."""
+    moment = None if value is None else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=timezone.utc) if moment and not moment.tzinfo else moment
+
+
+def _read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
+    """Rows of a results CSV (none if missing), every one checked, less a last line without
+    its end of line (being written by a run, or cut short); and 1 if there was such a line.
+
+    Raises:
+        ValueError: a damaged row, naming its line
+            (:func:`benchmarks.results.csv_check.read_checked`).
+    """
+    if not path.is_file():
+        return [], 0
+    text, dropped = read_checked(path, tail="drop")
+    return list(csv.DictReader(io.StringIO(text))), int(dropped)
+
+
+def _row_cell(row: dict[str, str]) -> _CellId | None:
+    """The cell a CSV row belongs to; None if its cell columns are unreadable."""
+    n_train = _int(row.get("n_train"))
+    if n_train is None:
+        return None
+    return row.get("backbone") or "", row.get("dataset") or "", n_train, row.get("strategy") or ""
+
+
+def _int(text: str | None) -> int | None:
+    """An integer CSV value (``30`` or ``30.0``); None if empty or unreadable."""
+    value = _float(text)
+    return None if value is None else int(value)
+
+
+def _float(text: str | None) -> float | None:
+    """A float CSV value; None if empty or unreadable."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
+              trials: list[dict[str, str]], final: list[dict[str, str]]) -> CellProgress:
+    """How far one planned cell went, from its own rows."""
+    _, key, max_epochs = cell
+    retried = {_int(r.get("retry_of")) for r in trials} - {None}
+    trials = [r for r in trials if _int(r.get("trial")) not in retried]  # void: run again
+    return CellProgress(key, max_epochs, trials_done=len(trials),
+                        trials_complete=sum(r.get("status") == "COMPLETE" for r in trials),
+                        trials_planned=plan["trials_per_cell"],
+                        seeds_done=len({_int(r.get("seed")) for r in final}),
+                        seeds_planned=len(plan["seeds"]))
+
+
+def _timing(rows: list[dict[str, str]]) -> tuple[float, int, int]:
+    """Sum of train_time_s, epochs of rows with a time, epochs of rows without one."""
+    time_s, timed, untimed = 0.0, 0, 0
+    for row in rows:
+        seconds, epochs = _float(row.get("train_time_s")), _int(row.get("epochs_run")) or 0
+        if seconds is None:
+            untimed += epochs
+        else:
+            time_s, timed = time_s + seconds, timed + epochs
+    return time_s, timed, untimed
+
+
+def _last_update(folder: Path) -> tuple[datetime | None, str]:
+    """Modification time and name of the newer of trials.csv and final.csv."""
+    found = [(p.stat().st_mtime, p.name) for p in (folder / "trials.csv", folder / "final.csv")
+             if p.is_file()]
+    if not found:
+        return None, ""
+    mtime, name = max(found)
+    return datetime.fromtimestamp(mtime, timezone.utc), name

@@ -1,0 +1,171 @@
+"""Three worker processes on one storage run one suite: exactly the budgeted trials per cell,
+no trial number twice, one MLflow run per trial and per final seed.
+
+Runs against the default journal file and against a real PostgreSQL server on loopback:
+``$FTBENCH_TEST_POSTGRES_URL`` (a server URL; each test creates its own database there), or
+else a throwaway cluster this module starts with ``initdb``/``pg_ctl`` (Debian's
+``postgresql`` package, which ``.ci/run`` installs).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from benchmarks.cli.commands import main
+from benchmarks.driver import tuning
+from benchmarks.driver.storage import make_storage
+
+pytestmark = pytest.mark.slow
+
+SUITE = """
+name: many
+backbones: [test_resnet]
+datasets: [synth_far]
+sizes: [80]
+strategies: [full_finetune, partial_freeze]
+trials: 6
+seeds: [0, 1]
+pretrain: {dataset: synth_near, epochs: 1, batch_size: 256}
+train: {max_epochs: 4, batch_size: 16}
+pruner: {type: none}
+"""
+TRIALS, SEEDS = 6, [0, 1]
+
+
+def _pg_bin(name: str) -> str | None:
+    """A PostgreSQL server program: on PATH, or in Debian's versioned folder."""
+    found = shutil.which(name)
+    if found:
+        return found
+    debian = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return debian[-1] if debian else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run as the ``postgres`` user there."""
+    if os.geteuid() != 0:
+        return command
+    runuser = shutil.which("runuser")
+    try:
+        import pwd
+
+        pwd.getpwnam("postgres")
+    except KeyError:
+        runuser = None
+    if runuser is None:
+        pytest.skip("running as root without a 'postgres' user and runuser to start "
+                    "PostgreSQL as; set FTBENCH_TEST_POSTGRES_URL or apt-get install postgresql")
+    return [runuser, "-u", "postgres", "--", *command]
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """The URL of a PostgreSQL server on loopback, without a database name."""
+    pytest.importorskip("psycopg2", reason="no PostgreSQL driver: pip install -e '.[postgres]'")
+    given = os.environ.get("FTBENCH_TEST_POSTGRES_URL")
+    if given:
+        yield given.rstrip("/")
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("no PostgreSQL server programs (initdb, pg_ctl): apt-get install "
+                    "postgresql, or set FTBENCH_TEST_POSTGRES_URL")
+    folder = Path(tempfile.mkdtemp(prefix="ftbench-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", _free_port()
+    subprocess.run(_as_server_user([initdb, "-D", str(data), "-A", "trust", "-U", "ftbench"]),
+                   check=True, capture_output=True)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
+    subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-o", options, "-l",
+                                    str(folder / "log"), "-w", "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://ftbench@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+                       check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _new_database(server: str) -> str:
+    """A fresh database on ``server``; its URL."""
+    import psycopg2
+
+    name = f"ftbench_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(f"{server}/postgres")
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return f"{server}/{name}"
+
+
+def _run_three_workers(tmp_path: Path, storage: str | None) -> Path:
+    """Three ``ftbench worker`` processes started together (the backbone pretrained first,
+    so that none has a head start), then ``ftbench report``."""
+    suite = tmp_path / "many.yaml"
+    suite.write_text(SUITE)
+    cache = str(tmp_path / "c")
+    assert main(["pretrain", "--dataset", "synth_near", "--epochs", "1", "--batch-size", "256",
+                 "--cache-dir", cache]) == 0
+    command = [sys.executable, "-m", "benchmarks.cli", "worker", str(suite), "--results-dir",
+               str(tmp_path / "r"), "--cache-dir", cache, "--no-progress", "--threads", "1",
+               *(["--storage", storage] if storage else [])]
+    procs = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(3)]
+    assert [p.wait(timeout=900) for p in procs] == [0, 0, 0]
+    out = tmp_path / "r" / "many"
+    assert main(["report", str(out)]) == 0
+    return out
+
+
+def _check_exact(out: Path, storage: str) -> None:
+    """Budgets, trial numbers, final seeds and MLflow runs of every cell."""
+    trials, final = pd.read_csv(out / "trials.csv"), pd.read_csv(out / "final.csv")
+    client = MlflowClient(f"sqlite:///{out / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("ftbench/many").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(children) == len(trials) + len(final)  # one run per trial and per seed
+    assert sorted(r.info.run_id for r in children) == sorted(
+        list(trials.mlflow_run_id) + list(final.mlflow_run_id))
+    loaded = make_storage(storage)
+    pids = set()
+    for strategy in ("full_finetune", "partial_freeze"):
+        mine = trials[trials.strategy == strategy]
+        assert sorted(mine.trial) == list(range(TRIALS))  # the budget, no number twice
+        assert sorted(final[final.strategy == strategy].seed) == SEEDS
+        study = optuna.load_study(study_name=f"test_resnet/synth_far/n80/{strategy}",
+                                  storage=loaded)
+        pids |= {t.user_attrs["ftbench.pid"] for t in study.get_trials() if tuning.counts(t)}
+    assert len(pids) >= 2, "the trials ran in one process only"
+
+
+def test_three_workers_share_the_default_journal(tmp_path):
+    out = _run_three_workers(tmp_path, None)
+    _check_exact(out, str(out / "optuna.journal"))
+
+
+def test_three_workers_share_a_postgresql_server(tmp_path, postgres_server):
+    url = _new_database(postgres_server)
+    out = _run_three_workers(tmp_path, url)
+    _check_exact(out, url)
+    assert not (out / "optuna.journal").exists()

@@ -1,0 +1,31 @@
+"""Rendering of the report's figures from small plot tables: files written, no layout warning."""
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from report import plot_data
+from report.figures import cost_figure, curves_figure, gain_figure
+from tests.report.test_report_plot_data import _curve_trials, _epochs, _final_costs, _gain_trials
+
+
+def _two_datasets(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame again under a second dataset and backbone whose names need escaping."""
+    return pd.concat([frame, frame.assign(dataset="$x<b>", backbone="b2")], ignore_index=True)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda out: gain_figure(plot_data.tuning_gain(_two_datasets(_gain_trials())), out),
+    lambda out: cost_figure(plot_data.cost_points(_two_datasets(_final_costs())), out),
+    lambda out: curves_figure(plot_data.best_curves(_two_datasets(_curve_trials()),
+                                                    _two_datasets(_epochs())), out, "none"),
+    lambda out: curves_figure(plot_data.best_curves(_curve_trials(), None), out,
+                              "no epochs.csv"),
+], ids=["gain", "cost", "curves", "curves-empty"])
+def test_figures_render_without_warnings(tmp_path, draw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. constrained layout collapsing
+        figure = draw(tmp_path)
+    assert figure.png.read_bytes().startswith(b"\x89PNG")
+    assert figure.svg.stat().st_size > 0 and figure.caption

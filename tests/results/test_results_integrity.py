@@ -1,0 +1,146 @@
+"""A results folder never mixes or duplicates results: a changed suite, a lost or other
+Optuna storage and a damaged table each stop the run in one line before any work, and
+``--extend`` adds seeds where that is sound."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.cli.commands import main
+from benchmarks.data import load_dataset
+from benchmarks.driver.resume_guard import check_same_suite
+from benchmarks.results import fingerprint
+from benchmarks.results.fingerprint import task_digest
+from tests.conftest import TINY_SUITE, digest
+
+SUITE = TINY_SUITE
+
+
+def _run(folder: Path, text: str, *args: str) -> int:
+    (folder / "tiny.yaml").write_text(text)
+    return main(["run", str(folder / "tiny.yaml"), "--results-dir", str(folder / "results"),
+                 "--cache-dir", str(folder.parent / "cache"), "--no-progress", "--no-report",
+                 *args])
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A folder holding the tiny suite, run to the end once."""
+    folder = tmp_path_factory.mktemp("integrity") / "base"
+    folder.mkdir()
+    assert _run(folder, SUITE) == 0
+    return folder
+
+
+@pytest.fixture
+def earlier(finished, tmp_path) -> Path:
+    """A copy of the finished run that a test may change (the cache is shared)."""
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    (tmp_path / "cache").symlink_to(finished.parent / "cache")
+    return folder
+
+
+def _refused(folder: Path, capsys, needle: str, text: str = SUITE, *args: str) -> None:
+    """The run exits 2 with one line holding ``needle`` and changes nothing in results/."""
+    before = digest(folder / "results")
+    assert _run(folder, text, *args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err, err
+    assert digest(folder / "results") == before
+
+
+def test_the_first_run_records_the_fingerprint_of_settings_and_data(finished):
+    recorded = json.loads((finished / "results" / "tiny" / "fingerprint.json").read_text())
+    assert recorded["settings"]["train"]["max_epochs"] == 2
+    assert recorded["settings"]["seeds"] == [0]
+    assert "description" not in recorded["settings"]
+    assert len(recorded["data"]["synth_far"]) == 64  # a SHA-256
+
+
+@pytest.mark.parametrize("change, keys", [
+    (("max_epochs: 2, batch_size: 16", "max_epochs: 25, batch_size: 16, optimizer: sgd"),
+     "made them: train.max_epochs, train.optimizer."),
+    (("seeds: [0]", "seeds: [1]"), "made them: seeds."),
+    (("sizes: [20]", "sizes: [30]"), "made them: sizes."),
+])
+def test_a_changed_suite_under_the_same_name_is_refused(earlier, capsys, change, keys):
+    _refused(earlier, capsys, keys, SUITE.replace(*change))
+
+
+def test_the_refusal_offers_extend_only_where_it_is_sound(earlier, capsys):
+    _refused(earlier, capsys, "Pass --extend", SUITE.replace("seeds: [0]", "seeds: [0, 1]"))
+    _refused(earlier, capsys, "final seeds already ran on the old one",
+             SUITE.replace("trials: 2", "trials: 3"), "--extend")
+    _refused(earlier, capsys, "seeds must keep the old ones [0]",
+             SUITE.replace("seeds: [0]", "seeds: [1]"), "--extend")
+
+
+def test_a_new_description_is_no_change(earlier, capsys):
+    assert _run(earlier, SUITE + "description: the same suite, better told\n") == 0
+
+
+def test_extend_adds_the_new_seed_and_reruns_nothing(earlier):
+    out = earlier / "results" / "tiny"
+    trials_before = (out / "trials.csv").read_text()
+    assert _run(earlier, SUITE.replace("seeds: [0]", "seeds: [0, 1]"), "--extend") == 0
+    final = pd.read_csv(out / "final.csv")
+    assert sorted(final.seed) == [0, 1]
+    assert (out / "trials.csv").read_text() == trials_before
+    assert json.loads((out / "fingerprint.json").read_text())["settings"]["seeds"] == [0, 1]
+
+
+def test_changed_data_is_refused_by_its_content_not_its_place(finished):
+    out = finished / "results" / "tiny"
+    recorded = fingerprint.read(out)
+    moved = json.loads(json.dumps(recorded))
+    assert not check_same_suite(out, moved, extend=False)
+    moved["data"]["synth_far"] = "0" * 64
+    with pytest.raises(ValueError, match=r"made them: data\.synth_far\. --extend cannot"):
+        check_same_suite(out, moved, extend=True)
+
+
+def test_a_pixel_changes_the_data_digest():
+    task = load_dataset("synth_far")
+    before = task_digest(task)
+    task.test.images[0, 0, 0, 0] ^= 1
+    assert task_digest(task) != before
+
+
+def test_a_deleted_journal_is_refused_before_a_new_one_is_made(earlier, capsys):
+    (earlier / "results" / "tiny" / "optuna.journal").unlink()
+    _refused(earlier, capsys, "it must exist, since")
+    assert not (earlier / "results" / "tiny" / "optuna.journal").exists()
+
+
+def test_another_storage_is_refused(earlier, capsys):
+    other = earlier / "other.journal"
+    _refused(earlier, capsys, "it must exist, since", SUITE, "--storage", str(other))
+    other.write_text("")
+    _refused(earlier, capsys, "rows of trials it does not hold", SUITE, "--storage", str(other))
+
+
+def test_a_table_cut_mid_row_is_named_by_every_reader(earlier, capsys):
+    out = earlier / "results" / "tiny"
+    text = (out / "trials.csv").read_bytes()
+    (out / "trials.csv").write_bytes(text[: text.rfind(b"\n", 0, -1) + 40])
+    _refused(earlier, capsys, "trials.csv': line 3 must be a whole row")
+    assert main(["report", str(out)]) == 2
+    assert "line 3 must be a whole row" in capsys.readouterr().err
+    assert main(["status", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "trials: 1 COMPLETE" in shown and "left out: 1 last row" in shown
+
+
+def test_a_damaged_middle_row_is_named_by_status_too(earlier, capsys):
+    out = earlier / "results" / "tiny"
+    lines = (out / "final.csv").read_text().splitlines(keepends=True)
+    cut = "tiny,test_resnet,synth_far\r\n"
+    (out / "final.csv").write_text(lines[0] + cut + "".join(lines[1:]))
+    assert main(["status", str(out)]) == 2
+    assert "final.csv': line 2 must have 25 fields" in capsys.readouterr().err
