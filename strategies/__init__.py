@@ -1,6 +1,9 @@
 """Fine-tuning strategies as pluggable classes over any timm backbone's ordered blocks."""
 
-from strategies import freezing as _freezing  # noqa: F401  (registers the built-ins)
+from strategies import bitfit as _bitfit  # noqa: F401  (registers the built-ins)
+from strategies import freezing as _freezing  # noqa: F401
+from strategies import l2sp as _l2sp  # noqa: F401
+from strategies import lora as _lora  # noqa: F401
 from strategies import schedules as _schedules  # noqa: F401
 from strategies.apply import param_groups, set_requires_grad, set_train_mode, sync_optimizer
 from strategies.base import (

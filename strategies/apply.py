@@ -10,13 +10,16 @@ from strategies.groups import Block, LayerGroups
 
 
 def trainable_params(strategy: Strategy, block: Block, frozen: frozenset[int]) -> list:
-    """Parameters of ``block`` that train under ``strategy`` when ``frozen`` blocks are frozen."""
+    """Parameters of ``block`` that train under ``strategy`` when ``frozen`` blocks are frozen:
+    the strategy's :meth:`~strategies.base.Strategy.block_tensors`, less BatchNorm tensors
+    under the ``frozen`` policy."""
     if block.index in frozen:
         return []
+    chosen = strategy.block_tensors(block)
     if strategy.config.bn_trainable is BNPolicy.FROZEN:
         norm_ids = {id(p) for m in block.norms for p in m.parameters()}
-        return [p for p in block.params if id(p) not in norm_ids]
-    return list(block.params)
+        return [p for p in chosen if id(p) not in norm_ids]
+    return list(chosen)
 
 
 def set_requires_grad(strategy: Strategy, groups: LayerGroups, epoch: int) -> None:

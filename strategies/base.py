@@ -7,7 +7,13 @@ import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from strategies.groups import Block, LayerGroups
 
 HEAD = -1
 """Block index used for the classifier head in :meth:`Strategy.lr_for`."""
@@ -98,6 +104,11 @@ class Strategy(ABC):
     :meth:`frozen_blocks`, :meth:`default_config` and :meth:`suggest`; and may override
     :meth:`lr_for` and :meth:`skip`. The training loop applies the result through
     :mod:`strategies.apply`; a strategy never touches an optimizer itself.
+
+    Three optional abilities, whose defaults change nothing: :meth:`block_tensors` (which
+    tensors of an unfrozen block train: BitFit's biases), :meth:`prepare_model` (transform
+    the model in place before training: adapters such as LoRA) and :meth:`penalty` (a term
+    added to the training loss: L2-SP's pull towards the starting weights).
     """
 
     name: ClassVar[str]
@@ -132,6 +143,25 @@ class Strategy(ABC):
     def lr_for(self, block: int, n_blocks: int, epoch: int) -> float:
         """Nominal LR of a trainable block (``HEAD`` for the head) during ``epoch``."""
         return self.config.lr
+
+    def block_tensors(self, block: Block) -> tuple[nn.Parameter, ...]:
+        """The tensors of an unfrozen ``block`` that train: all of them by default. The
+        BatchNorm policy ``frozen`` still takes the norm layers' tensors out of the result."""
+        return block.params
+
+    def prepare_model(self, model: nn.Module) -> bool:
+        """Called once before training (and again harmlessly): change ``model`` in place.
+
+        Returns:
+            True when the model's structure changed (adapters added), so that the caller
+            rebuilds the layer groups; False by default, where nothing is done.
+        """
+        return False
+
+    def penalty(self, groups: LayerGroups) -> torch.Tensor | None:
+        """A term added to every training step's loss (a regulariser of the parameters in
+        ``groups``), or None for none (the default)."""
+        return None
 
     def skip(self, ctx: StrategyContext) -> str | None:
         """A reason why this configuration cannot run on this backbone, or None."""

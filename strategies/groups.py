@@ -10,15 +10,26 @@ from timm.models import group_parameters
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+NORM_TYPES = (_BatchNorm, nn.LayerNorm, nn.GroupNorm)
+"""Normalisation layers (timm's BatchNormAct2d and LayerNorm2d subclass these)."""
+
 
 @dataclass(frozen=True)
 class Block:
-    """One ordered group of the backbone: its parameters and its BatchNorm modules."""
+    """One ordered group of the backbone: its parameters and its BatchNorm modules.
+
+    ``biases`` are the parameters that some module of the block holds as its ``bias``
+    (convolutions, linear and normalisation layers); ``norm_params`` the affine parameters of
+    its normalisation layers (BatchNorm, LayerNorm, GroupNorm). Both are found by module,
+    for strategies that train only some tensors of a block (BitFit).
+    """
 
     index: int
     name: str
     params: tuple[nn.Parameter, ...]
     norms: tuple[_BatchNorm, ...]
+    biases: tuple[nn.Parameter, ...] = ()
+    norm_params: tuple[nn.Parameter, ...] = ()
 
     @property
     def numel(self) -> int:
@@ -63,17 +74,21 @@ def layer_groups(model: nn.Module) -> LayerGroups:
     named = [(n, p) for n, p in model.named_parameters() if id(p) not in head_ids]
     order = sorted({group_of[n] for n, _ in named})
     norms = _norms_by_group(model, group_of, head_ids)
+    biases, norm_params = _kinds(model, head_ids)
     shared = _shared_prefix([n for n, _ in model.named_parameters()])
     labels = _block_names([[n[len(shared):] for n, _ in named if group_of[n] == gid]
                            for gid in order])
     blocks = []
     for ordinal, gid in enumerate(order):
+        params = tuple(p for n, p in named if group_of[n] == gid)
         blocks.append(
             Block(
                 index=ordinal,
                 name=labels[ordinal],
-                params=tuple(p for n, p in named if group_of[n] == gid),
+                params=params,
                 norms=tuple(norms.get(gid, ())),
+                biases=tuple(p for p in params if id(p) in biases),
+                norm_params=tuple(p for p in params if id(p) in norm_params),
             )
         )
     return LayerGroups(blocks=tuple(blocks), head=tuple(model.get_classifier().parameters()))
@@ -92,6 +107,19 @@ def _norms_by_group(
             continue
         out.setdefault(group_of[own[0]], []).append(module)
     return out
+
+
+def _kinds(model: nn.Module, head_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Ids of the backbone's bias parameters and of its normalisation layers' parameters."""
+    biases, norm_params = set(), set()
+    for module in model.modules():
+        bias = getattr(module, "bias", None)
+        if isinstance(bias, nn.Parameter) and id(bias) not in head_ids:
+            biases.add(id(bias))
+        if isinstance(module, NORM_TYPES):
+            norm_params.update(id(p) for p in module.parameters(recurse=False)
+                               if id(p) not in head_ids)
+    return biases, norm_params
 
 
 def _shared_prefix(names: list[str]) -> str:

@@ -15,9 +15,10 @@ from benchmarks.results import fingerprint
 from benchmarks.results.csv_check import read_checked
 from benchmarks.suite.model import load_suite
 
-EXTENDABLE = ("settings.seeds", "settings.trials")
+EXTENDABLE = ("settings.seeds", "settings.trials", "settings.strategies")
 """Changes ``--extend`` accepts: more seeds (the old ones kept), more trials (before any final
-seed ran, since more trials may change a cell's best configuration)."""
+seed ran, since more trials may change a cell's best configuration), more strategies (the old
+ones kept: their cells stay as they are, the new ones are new cells)."""
 _WAYS_OUT = ("Give the suite a new `name:`, pass another --results-dir, or move the folder "
              "away to start afresh")
 
@@ -29,7 +30,7 @@ def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
     Args:
         out: the results folder.
         current: this run's :func:`benchmarks.results.fingerprint.fingerprint`.
-        extend: ``--extend``: accept more seeds or trials.
+        extend: ``--extend``: accept more seeds, trials or strategies.
     """
     recorded = fingerprint.read(out)
     if recorded is None:
@@ -47,8 +48,8 @@ def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
     if extend:
         tail = f"--extend cannot add them: {why_not}. {_WAYS_OUT}."
     elif why_not is None:
-        tail = f"Pass --extend to add the new seeds or trials. Or: {_WAYS_OUT[0].lower()}" \
-               f"{_WAYS_OUT[1:]}."
+        tail = (f"Pass --extend to add the new seeds, trials or strategies. Or: "
+                f"{_WAYS_OUT[0].lower()}{_WAYS_OUT[1:]}.")
     else:
         tail = f"{_WAYS_OUT}."
     raise ValueError(f"results folder '{out}': it must hold results of this same suite and "
@@ -75,10 +76,15 @@ def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bo
     """Why ``--extend`` cannot take these changes; None when it can."""
     other = [k for k in changed if k not in EXTENDABLE]
     if other:
-        return f"{other[0].removeprefix('settings.')} changed, and only seeds and trials extend"
+        return (f"{other[0].removeprefix('settings.')} changed, and only seeds, trials and "
+                "strategies extend")
     was, now = old["settings"], new["settings"]
     if "settings.seeds" in changed and not set(now["seeds"]) >= set(was["seeds"]):
         return f"seeds must keep the old ones {was['seeds']}, but got {now['seeds']}"
+    if "settings.strategies" in changed and not (
+            set(now["strategies"]) >= set(was["strategies"])):
+        return (f"strategies must keep the old ones {was['strategies']}, but got "
+                f"{now['strategies']}")
     if "settings.trials" in changed:
         if now["trials"] < was["trials"]:
             return f"trials can only grow, but got {now['trials']} after {was['trials']}"

@@ -25,6 +25,7 @@ from strategies import (
     LayerGroups,
     Strategy,
     count_trainable,
+    layer_groups,
     param_groups,
     set_requires_grad,
     set_train_mode,
@@ -71,8 +72,14 @@ def train(
     seed: int,
     report: Report | None = None,
 ) -> TrainResult:
-    """Train ``model`` under ``strategy`` and keep the weights of the best validation epoch."""
+    """Train ``model`` under ``strategy`` and keep the weights of the best validation epoch.
+
+    The strategy first prepares the model in place (adapters; ``groups`` are then rebuilt
+    from it), and its penalty, if any, joins every step's loss (``train_loss`` is the total).
+    """
     torch.manual_seed(seed)
+    if strategy.prepare_model(model):
+        groups = layer_groups(model)
     device = torch.device(cfg.device)
     model.to(device)
     start = time.perf_counter()
@@ -96,7 +103,8 @@ def train(
         set_train_mode(model, strategy, groups, epoch)
         factor = partial(_factor, step0=epoch * steps, total=cfg.max_epochs * steps,
                          warmup=cfg.warmup_epochs * steps)
-        loss = _train_epoch(route.net, optimizer, batches, cfg, factor, precision)
+        loss = _train_epoch(route.net, optimizer, batches, cfg, factor, precision,
+                            partial(strategy.penalty, groups))
         with precision.autocast():
             val_acc = _accuracy(route.net, route.x_val, data.y_val, route.prepare, device)
         metrics = {"train_loss": loss, "val_acc": val_acc,
@@ -140,8 +148,8 @@ def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) ->
 
 
 def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
-                 precision: Precision) -> float:
-    """One pass over the training set; returns the mean training loss."""
+                 precision: Precision, penalty: Callable[[], torch.Tensor | None]) -> float:
+    """One pass over the training set; returns the mean training loss (penalty included)."""
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     total, count = 0.0, 0
     for i, (x, y) in enumerate(batches):
@@ -149,6 +157,9 @@ def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
         with precision.autocast():
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        extra = penalty()
+        if extra is not None:
+            loss = loss + extra.float()
         if not math.isfinite(loss.item()):
             raise TrainingDiverged(f"training loss became {loss.item()} at step {i}")
         optimizer.zero_grad(set_to_none=True)

@@ -95,6 +95,23 @@ def test_extend_adds_the_new_seed_and_reruns_nothing(earlier):
     assert json.loads((out / "fingerprint.json").read_text())["settings"]["seeds"] == [0, 1]
 
 
+def test_extend_adds_a_strategy_s_cells_and_keeps_the_old_ones(earlier, capsys):
+    out = earlier / "results" / "tiny"
+    rows_before = {name: (out / f"{name}.csv").read_text() for name in ("trials", "final")}
+    old = SUITE[SUITE.index("strategies:"):].split("\n")[0]
+    names = old.split("[", 1)[1].rstrip("]").split(", ")
+    added = old.replace("]", ", bitfit]")
+    _refused(earlier, capsys, "Pass --extend to add the new seeds, trials or strategies",
+             SUITE.replace(old, added))
+    _refused(earlier, capsys, f"strategies must keep the old ones {names}",
+             SUITE.replace(old, "strategies: [bitfit]"), "--extend")
+    assert _run(earlier, SUITE.replace(old, added), "--extend") == 0
+    for name, before in rows_before.items():
+        now = (out / f"{name}.csv").read_text()
+        assert now.startswith(before) and "bitfit" in now[len(before):]
+        assert "bitfit" not in before
+
+
 def test_changed_data_is_refused_by_its_content_not_its_place(finished):
     out = finished / "results" / "tiny"
     recorded = fingerprint.read(out)

@@ -12,25 +12,37 @@ from benchmarks.engine.config import TrainConfig
 from benchmarks.engine.training import train
 from strategies import (
     StrategyContext,
+    count_trainable,
     get_strategy,
     layer_groups,
     list_strategies,
     param_groups,
     set_requires_grad,
 )
+from strategies.apply import trainable_params
+from strategies.groups import NORM_TYPES
 from tests.conftest import FAMILIES, tiny_data, tiny_model
 
 STRATEGIES = list_strategies()
 
 
-def _setup(strategy_name: str, family: str, epoch: int = 0):
+def _setup(strategy_name: str, family: str, epoch: int = 0, **changes):
     model = tiny_model(family)
-    groups = layer_groups(model)
-    ctx = StrategyContext(n_blocks=groups.n_blocks, max_epochs=2)
+    ctx = StrategyContext(n_blocks=layer_groups(model).n_blocks, max_epochs=2)
     cls = get_strategy(strategy_name)
-    strategy = cls(cls.default_config(ctx))
+    strategy = cls(dataclasses.replace(cls.default_config(ctx), **changes))
+    strategy.prepare_model(model)
+    groups = layer_groups(model)
     set_requires_grad(strategy, groups, epoch)
     return model, groups, strategy
+
+
+def declared(strategy, groups, epoch: int = 0) -> set[int]:
+    """Ids of the tensors the strategy declares trainable at ``epoch``: each unfrozen block's
+    chosen tensors, and the head."""
+    frozen = strategy.frozen_blocks(groups.n_blocks, epoch)
+    return {id(p) for b in groups.blocks for p in trainable_params(strategy, b, frozen)} | {
+        id(p) for p in groups.head}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -41,23 +53,34 @@ def test_trainable_parameters_are_exactly_the_optimizer_groups(name, family):
     in_optimizer = [id(p) for g in pgroups for p in g["params"]]
     assert len(in_optimizer) == len(set(in_optimizer)), "param groups overlap"
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    assert set(in_optimizer) == trainable
+    assert set(in_optimizer) == trainable == declared(strategy, groups)
+    assert count_trainable(model) == sum(p.numel() for g in pgroups for p in g["params"])
     frozen = strategy.frozen_blocks(groups.n_blocks, 0)
     for block in groups.blocks:
-        expect = block.index not in frozen
-        assert all(p.requires_grad == expect for p in block.params), block.name
+        if block.index in frozen:
+            assert not any(p.requires_grad for p in block.params), block.name
     assert all(p.requires_grad for p in groups.head)
     for g in pgroups:
         assert g["name"] and g["lr"] > 0 and g["lr"] == g["nominal_lr"]
+
+
+def _like_pretrained(model: torch.nn.Module) -> None:
+    """No zero-initialised norm scales (timm zero-inits each residual branch's last one, which
+    would starve a bias-only strategy of gradients, as no pretrained backbone would)."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, NORM_TYPES) and module.weight is not None:
+                module.weight.uniform_(0.5, 1.5)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_training_changes_exactly_the_trainable_parameters(name, family):
     model, groups, strategy = _setup(name, family)
+    _like_pretrained(model)
     frozen = strategy.frozen_blocks(groups.n_blocks, 0)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    frozen_ids = {id(p) for b in groups.blocks if b.index in frozen for p in b.params}
+    trains = declared(strategy, groups)
     stats_before = [
         (m, m.running_mean.clone(), m.running_var.clone())
         for b in groups.blocks if b.index in frozen for m in b.norms
@@ -67,7 +90,7 @@ def test_training_changes_exactly_the_trainable_parameters(name, family):
     train(model, strategy, groups, tiny_data(), cfg, seed=0)
     for n, p in model.named_parameters():
         changed = not torch.equal(before[n], p.detach())
-        assert changed == (id(p) not in frozen_ids), f"{n}: changed={changed}"
+        assert changed == (id(p) in trains), f"{n}: changed={changed}"
     for module, mean, var in stats_before:
         assert torch.equal(module.running_mean, mean) and torch.equal(module.running_var, var)
 

@@ -69,3 +69,52 @@ def test_entry_point_that_is_not_a_strategy_is_a_clear_error(tmp_path, monkeypat
     monkeypatch.setattr(registry, "_plugins_loaded", False)
     with pytest.raises(TypeError, match="must name a Strategy subclass"):
         registry.list_strategies()
+
+
+def _readme_plugin() -> str:
+    """The plugin the README's "Your own strategy" section shows."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("### Your own strategy"):]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_s_plugin_trains_only_what_it_declares_and_caches_its_frozen_prefix(
+        tmp_path, monkeypatch):
+    import torch
+
+    from benchmarks.engine.config import TrainConfig
+    from benchmarks.engine.training import train
+    from strategies import layer_groups
+    from tests.conftest import tiny_data, tiny_model
+
+    (tmp_path / "ftbench_readme_plugin.py").write_text(_readme_plugin())
+    dist = tmp_path / "ftbench_readme_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ftbench-readme-plugin\n"
+                                   "Version: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[ftbench.strategies]\ntop_bitfit = ftbench_readme_plugin:TopBitFit\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    try:
+        cls = registry.get_strategy("top_bitfit")
+        model = tiny_model("test_resnet")
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.weight.uniform_(0.5, 1.5)
+        groups = layer_groups(model)
+        top = {id(p) for b in groups.blocks[-2:] for p in b.biases}
+        expected = top | {id(p) for p in groups.head}
+        before = [(p, p.detach().clone()) for p in model.parameters()]
+        strategy = cls(cls.config_cls(lr=1e-2))
+        result = train(model, strategy, groups, tiny_data(),
+                       TrainConfig(max_epochs=1, batch_size=8, warmup_epochs=0), seed=0)
+        changed = {id(p) for p, value in before if not torch.equal(p.detach(), value)}
+        assert changed == expected
+        assert result.cached_blocks == groups.n_blocks - 2
+    finally:
+        sys.modules.pop("ftbench_readme_plugin", None)
