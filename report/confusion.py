@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from report.stats import best_strategy
+from report.verdicts import best_on_validation
 
 CONFUSION_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "n_seeds", "true_idx",
                      "true_class", "pred_idx", "pred_class", "count", "rate"]
@@ -14,16 +14,14 @@ PAIR_KEYS = ["true_idx", "true_class", "pred_idx", "pred_class"]
 
 
 def best_strategies(final: pd.DataFrame) -> pd.DataFrame:
-    """The strategy with the highest mean test accuracy per (dataset, backbone, n_train).
-
-    Ties go by :func:`report.stats.best_strategy`, as in every section.
+    """The strategy with the highest mean validation accuracy per (dataset, backbone,
+    n_train): :func:`report.verdicts.best_on_validation`, as in every section.
 
     Returns:
         Columns ``GRID_KEYS + ["strategy"]``.
     """
-    means = final.groupby(GRID_KEYS + ["strategy"], sort=True)["test_acc"].mean()
-    rows = [(*cell, best_strategy(group.droplevel(GRID_KEYS).to_dict()))
-            for cell, group in means.groupby(level=GRID_KEYS, sort=True)]
+    rows = [(*cell, best_on_validation(group))
+            for cell, group in final.groupby(GRID_KEYS, sort=True)]
     return pd.DataFrame(rows, columns=GRID_KEYS + ["strategy"])
 
 

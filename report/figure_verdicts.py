@@ -27,9 +27,10 @@ PANELS = (("strategy_verdict", "strategy", "strategy"),
 shown beside each regime)."""
 CAPTION = ("Verdicts per regime (rows) and dataset (columns): green agrees with the guideline, "
            "red disagrees, grey inconclusive, light grey not tested (the epoch budget is "
-           "below the guideline's). Each square names what was measured: the best strategy "
-           "and its mean test accuracy (with the guideline strategy's and the paired t-test's "
-           "p where it is another), the good LR range, the mean epoch of best validation "
+           "below the guideline's). Each square names what was measured: the best strategy on "
+           "validation and its mean test accuracy (with the guideline strategy's and their "
+           "paired difference in points, 95% interval, where it is another), the good LR "
+           "range, the mean epoch of best validation "
            "accuracy of the epoch budget; the row labels give the guideline's value.")
 
 
@@ -89,7 +90,11 @@ def _measured(row: object, column: str) -> str:
         best = f"{row.best_strategy} {row.best_mean:.3f}"
         if row.best_strategy == row.guideline_strategy or np.isnan(row.guideline_mean):
             return best
-        return f"{best}\nguideline's {row.guideline_mean:.3f}\np={row.p_value:.2g}"
+        if row.n_paired < 2:
+            return f"{best}\nguideline's {row.guideline_mean:.3f}"
+        return (f"{best}\nguideline's {row.guideline_mean:.3f}\n"
+                f"{100 * row.diff_mean:+.1f} [{100 * row.diff_low:+.1f}, "
+                f"{100 * row.diff_high:+.1f}] pts")
     if column == "lr_verdict":
         low, high = row.good_lr_min, row.good_lr_max
         if np.isnan(low):

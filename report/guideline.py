@@ -1,94 +1,57 @@
-"""Measured-vs-guideline verdicts per cell: strategy, LR range and epochs against the
-table of :mod:`report.guideline_table`."""
+"""Measured-vs-guideline verdicts per cell: strategy (the rule of :mod:`report.verdicts`),
+LR range and epochs against the table of :mod:`report.guideline_table`."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 
 import pandas as pd
 
 from report.guideline_table import Guideline, guideline_for, regime_rank
-from report.stats import (
-    ACCURACY_BOUNDS,
-    Interval,
-    best_strategy,
-    paired_by_key,
-    t_interval,
+from report.stats import ACCURACY_BOUNDS, Interval, t_interval
+from report.verdicts import (
+    AGREES,
+    DISAGREES,
+    INCONCLUSIVE,
+    MARGIN,
+    NOT_TESTED,
+    Verdict,
+    best_on_validation,
+    difference,
+    holm,
+    judge,
+    points_text,
 )
 
-AGREES, DISAGREES, INCONCLUSIVE, NOT_TESTED = "agrees", "disagrees", "inconclusive", "not tested"
-
-ALPHA = 0.05
-"""Significance level of the paired comparison best vs guideline strategy."""
-LR_TOLERANCE = 0.02
-"""A trial's LR is 'good' when its val_acc is within this of the cell's best val_acc."""
+__all__ = ["AGREES", "DISAGREES", "INCONCLUSIVE", "NOT_TESTED", "CellComparison",
+           "compare_to_guideline", "epochs_verdict", "good_lr_range", "lr_verdict"]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A cell verdict with the reason shown beside it.
-
-    Attributes:
-        label: One of ``agrees``, ``disagrees``, ``inconclusive``, ``not tested``.
-        reason: Short justification, e.g. ``p=0.003 < 0.05``.
-    """
-
-    label: str
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.label} ({self.reason})" if self.reason else self.label
-
-
-def strategy_verdict(
-    guideline_strategy: str, best_strategy: str, guideline_ran: bool, n_paired: int, p_value: float
-) -> Verdict:
-    """Does the guideline's strategy match the measured best one?
-
-    ``agrees`` when the guideline strategy is best or not significantly worse,
-    ``disagrees`` when significantly worse, ``inconclusive`` when it was not run
-    or fewer than 2 seeds are available.
-
-    Args:
-        guideline_strategy: Strategy the guideline recommends.
-        best_strategy: Strategy with the highest mean test accuracy.
-        guideline_ran: Whether the guideline strategy has test results in this cell.
-        n_paired: Seeds present for both strategies (for best == guideline: its seed count).
-        p_value: Paired t-test p-value best vs guideline (ignored when they are equal).
-    """
-    if not guideline_ran:
-        return Verdict(INCONCLUSIVE, f"{guideline_strategy} not run")
-    if n_paired < 2:
-        rank = "ranks best" if best_strategy == guideline_strategy else "ranks below"
-        return Verdict(INCONCLUSIVE, f"{n_paired} seed(s), no test; guideline {rank}")
-    if best_strategy == guideline_strategy:
-        return Verdict(AGREES, "guideline strategy is best")
-    if math.isnan(p_value):
-        return Verdict(INCONCLUSIVE, "p-value undefined")
-    if p_value < ALPHA:
-        return Verdict(DISAGREES, f"p={p_value:.3g} < {ALPHA}")
-    return Verdict(AGREES, f"not significantly worse, p={p_value:.3g} >= {ALPHA}")
-
-
-def lr_verdict(good_lr: tuple[float, float] | None, n_complete: int, guide: Guideline) -> Verdict:
+def lr_verdict(good_lr: tuple[float, float] | None, n_good: int, n_complete: int,
+               guide: Guideline, margin: float) -> Verdict:
     """Does the measured good-LR range overlap the guideline's LR range?
 
-    ``agrees`` on overlap, ``disagrees`` when disjoint, ``inconclusive`` with fewer
-    than 2 complete trials.
+    The good range spans the best strategy's COMPLETE trials within ``margin`` of its best
+    validation accuracy. ``agrees`` on overlap, ``disagrees`` when disjoint, and
+    ``inconclusive`` unless at least 2 trials are in it (one trial's LR is not a range).
 
     Args:
-        good_lr: ``(min, max)`` LR of near-best complete trials, or None.
-        n_complete: Number of COMPLETE trials of the best strategy in the cell.
+        good_lr: ``(min, max)`` LR of the trials within the margin, or None.
+        n_good: how many trials are within the margin.
+        n_complete: COMPLETE trials of the best strategy in the cell.
         guide: The guideline row.
+        margin: the practical margin (accuracy).
     """
-    if n_complete < 2 or good_lr is None:
-        return Verdict(INCONCLUSIVE, f"{n_complete} complete trial(s)")
+    within = f"{n_good} of {n_complete} trials within {points_text(margin)} of the best"
+    if n_good < 2 or good_lr is None:
+        return Verdict(INCONCLUSIVE, within)
     low, high = good_lr
     if low <= guide.lr_high and high >= guide.lr_low:
-        return Verdict(AGREES)
+        return Verdict(AGREES, within)
     side = "above" if low > guide.lr_high else "below"
-    return Verdict(DISAGREES, f"{side} {guide.lr_text}")
+    return Verdict(DISAGREES, f"{side} {guide.lr_text}; {within}")
 
 
 def epochs_verdict(mean_best_epoch: float, max_epochs: int, guide: Guideline) -> Verdict:
@@ -114,7 +77,14 @@ def epochs_verdict(mean_best_epoch: float, max_epochs: int, guide: Guideline) ->
 
 @dataclass(frozen=True)
 class CellComparison:
-    """The measured answer beside one guideline row, for one dataset and backbone."""
+    """The measured answer beside one guideline row, for one dataset and backbone.
+
+    The best strategy is the one with the highest mean validation accuracy over the final
+    seeds (``best_val``); accuracies and macro F1 are test means with 95% intervals;
+    ``diff_*`` is the paired test-accuracy difference guideline strategy minus best, with
+    Cohen's d_z (``effect_size``), its two-sided paired t-test p and the Holm-adjusted p over
+    every comparison of the report (``p_holm``).
+    """
 
     dataset: str
     backbone: str
@@ -123,21 +93,31 @@ class CellComparison:
     sizes_in_regime: int
     guideline_strategy: str
     best_strategy: str
+    best_params: str
+    best_val: float
     best_mean: float
     best_ci_low: float
     best_ci_high: float
+    best_macro_f1: float
     best_n_seeds: int
     guideline_mean: float
     guideline_ci_low: float
     guideline_ci_high: float
     guideline_n_seeds: int
     n_paired: int
+    diff_mean: float
+    diff_low: float
+    diff_high: float
+    effect_size: float
     p_value: float
+    p_holm: float
+    margin: float
     strategy_verdict: str
     strategy_reason: str
     guideline_lr: str
     good_lr_min: float
     good_lr_max: float
+    n_good_trials: int
     n_complete_trials: int
     lr_verdict: str
     lr_reason: str
@@ -148,55 +128,81 @@ class CellComparison:
     epochs_reason: str
 
 
-def good_lr_range(trials: pd.DataFrame) -> tuple[tuple[float, float] | None, int]:
-    """LR range of COMPLETE trials within ``LR_TOLERANCE`` of the best val_acc.
+def good_lr_range(trials: pd.DataFrame, margin: float = MARGIN
+                  ) -> tuple[tuple[float, float] | None, int, int]:
+    """LR range of COMPLETE trials within ``margin`` of the best val_acc.
 
     Args:
         trials: Trial rows of one cell and strategy.
+        margin: the practical margin (accuracy).
 
     Returns:
-        ``((min_lr, max_lr), n_complete)``; the range is None without complete trials.
+        ``((min_lr, max_lr), n_within, n_complete)``; the range is None without complete
+        trials.
     """
     done = trials[(trials["status"] == "COMPLETE") & trials["val_acc"].notna()]
     if done.empty:
-        return None, 0
-    near = done[done["val_acc"] >= done["val_acc"].max() - LR_TOLERANCE - 1e-12]
-    return (float(near["lr"].min()), float(near["lr"].max())), len(done)
+        return None, 0, 0
+    near = done[done["val_acc"] >= done["val_acc"].max() - margin - 1e-12]
+    return (float(near["lr"].min()), float(near["lr"].max())), len(near), len(done)
 
 
-def _strategy_part(cell: pd.DataFrame, guide: Guideline) -> dict:
+def _strategy_part(cell: pd.DataFrame, guide: Guideline, margin: float) -> dict:
     intervals = {s: t_interval(g["test_acc"], bounds=ACCURACY_BOUNDS)
                  for s, g in cell.groupby("strategy", sort=True)}
-    best = best_strategy({s: iv.mean for s, iv in intervals.items()})
+    best = best_on_validation(cell)
     none = Interval(math.nan, math.nan, math.nan, 0)
     ran = guide.strategy in intervals
     by_seed = cell.groupby(["strategy", "seed"])["test_acc"].mean()
-    if best == guide.strategy:
-        n_paired, p_value = intervals[best].n, math.nan
-    elif ran:
-        test = paired_by_key(by_seed.loc[best], by_seed.loc[guide.strategy])
-        n_paired, p_value = test.n_pairs, test.p_value
-    else:
-        n_paired, p_value = 0, math.nan
-    verdict = strategy_verdict(guide.strategy, best, ran, n_paired, p_value)
+    mine = cell[cell["strategy"] == best]
+    diff = difference(by_seed.loc[guide.strategy], by_seed.loc[best]) if ran and (
+        guide.strategy != best) else difference(pd.Series(dtype=float), pd.Series(dtype=float))
+    verdict = judge(guide.strategy, best, ran, diff, margin)
     best_iv, guide_iv = intervals[best], intervals.get(guide.strategy, none)
     return {
         "guideline_strategy": guide.strategy, "best_strategy": best,
+        "best_params": _params(mine), "best_val": float(mine["val_acc"].mean()),
         "best_mean": best_iv.mean, "best_ci_low": best_iv.low, "best_ci_high": best_iv.high,
-        "best_n_seeds": best_iv.n, "guideline_mean": guide_iv.mean,
+        "best_macro_f1": float(mine["test_macro_f1"].mean()) if "test_macro_f1" in mine
+        else math.nan, "best_n_seeds": best_iv.n, "guideline_mean": guide_iv.mean,
         "guideline_ci_low": guide_iv.low, "guideline_ci_high": guide_iv.high,
-        "guideline_n_seeds": guide_iv.n, "n_paired": n_paired, "p_value": p_value,
+        "guideline_n_seeds": guide_iv.n, "n_paired": diff.n, "diff_mean": diff.mean,
+        "diff_low": diff.low, "diff_high": diff.high, "effect_size": diff.effect,
+        "p_value": diff.p_value, "p_holm": math.nan, "margin": margin,
         "strategy_verdict": verdict.label, "strategy_reason": verdict.reason,
     }
 
 
-def _lr_part(trials: pd.DataFrame, guide: Guideline) -> dict:
-    good_lr, n_complete = good_lr_range(trials)
-    verdict = lr_verdict(good_lr, n_complete, guide)
+DEFAULTS_HIDDEN = {"bn_frozen": "frozen_stats", "bn_trainable": "train", "weight_decay": 0.01}
+"""Config values every strategy has by default, left out of the winning configuration."""
+
+
+def _params(rows: pd.DataFrame) -> str:
+    """The winning configuration (the final seeds share it), less the LR (its own column)
+    and the BatchNorm policies left at their defaults."""
+    if "params" not in rows or rows.empty:
+        return ""
+    try:
+        params = json.loads(str(rows["params"].iloc[0]))
+    except ValueError:
+        return ""
+    shown = {k: v for k, v in params.items()
+             if k != "lr" and DEFAULTS_HIDDEN.get(k, object()) != v and v != []}
+    return ", ".join(f"{k}={_value(v)}" for k, v in sorted(shown.items()))
+
+
+def _value(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _lr_part(trials: pd.DataFrame, guide: Guideline, margin: float) -> dict:
+    good_lr, n_good, n_complete = good_lr_range(trials, margin)
+    verdict = lr_verdict(good_lr, n_good, n_complete, guide, margin)
     low, high = good_lr if good_lr else (math.nan, math.nan)
     return {
         "guideline_lr": guide.lr_text, "good_lr_min": low, "good_lr_max": high,
-        "n_complete_trials": n_complete, "lr_verdict": verdict.label, "lr_reason": verdict.reason,
+        "n_good_trials": n_good, "n_complete_trials": n_complete,
+        "lr_verdict": verdict.label, "lr_reason": verdict.reason,
     }
 
 
@@ -212,21 +218,23 @@ def _epochs_part(best_rows: pd.DataFrame, guide: Guideline) -> dict:
     }
 
 
-def _compare_cell(cell: pd.DataFrame, trials: pd.DataFrame, guide: Guideline) -> dict:
+def _compare_cell(cell: pd.DataFrame, trials: pd.DataFrame, guide: Guideline,
+                  margin: float) -> dict:
     """Compare one (dataset, backbone, n_train) cell of final.csv with ``guide``."""
     first = cell.iloc[0]
     key = {"dataset": str(first["dataset"]), "backbone": str(first["backbone"]),
            "regime": str(first["regime"]), "n_train": int(first["n_train"])}
-    strategy = _strategy_part(cell, guide)
+    strategy = _strategy_part(cell, guide, margin)
     best = strategy["best_strategy"]
     mine = trials[(trials["dataset"] == key["dataset"]) & (trials["backbone"] == key["backbone"])
                   & (trials["n_train"] == key["n_train"]) & (trials["strategy"] == best)]
-    row = {**key, "sizes_in_regime": 1, **strategy, **_lr_part(mine, guide),
+    row = {**key, "sizes_in_regime": 1, **strategy, **_lr_part(mine, guide, margin),
            **_epochs_part(cell[cell["strategy"] == best], guide)}
     return asdict(CellComparison(**row))
 
 
-def compare_to_guideline(trials: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
+def compare_to_guideline(trials: pd.DataFrame, final: pd.DataFrame,
+                         margin: float = MARGIN) -> pd.DataFrame:
     """One row per (dataset, backbone, guideline regime): measured answer and verdicts.
 
     When several training-set sizes fall in one regime, the largest one is used.
@@ -235,6 +243,7 @@ def compare_to_guideline(trials: pd.DataFrame, final: pd.DataFrame) -> pd.DataFr
     Args:
         trials: Rows of ``trials.csv``.
         final: Rows of ``final.csv``.
+        margin: the practical margin of the verdicts (accuracy; 0.01 = one point).
 
     Returns:
         A DataFrame with the fields of :class:`CellComparison`, sorted by dataset,
@@ -247,13 +256,14 @@ def compare_to_guideline(trials: pd.DataFrame, final: pd.DataFrame) -> pd.DataFr
         if guide is None:
             continue
         largest = group["n_train"].max()
-        row = _compare_cell(group[group["n_train"] == largest], trials, guide)
+        row = _compare_cell(group[group["n_train"] == largest], trials, guide, margin)
         row["sizes_in_regime"] = int(group["n_train"].nunique())
         rows.append(row)
     columns = list(CellComparison.__dataclass_fields__)
     table = pd.DataFrame(rows, columns=columns)
     if table.empty:
         return table
+    table["p_holm"] = holm(table["p_value"].tolist())
     table["_rank"] = table["regime"].map(regime_rank)
     table = table.sort_values(["dataset", "backbone", "_rank"], kind="stable")
     return table.drop(columns="_rank").reset_index(drop=True)

@@ -1,5 +1,5 @@
-"""The guideline table (GUIDELINES.md section 1) as data: strategy, LR range and epochs per
-data-size regime."""
+"""The guideline table as data: strategy, LR range and epochs per data-size regime, and where
+the tutorials' claims come from."""
 
 from __future__ import annotations
 
@@ -45,6 +45,15 @@ GUIDELINES: tuple[Guideline, ...] = (
     Guideline(">10k", "full_finetune", 1e-5, 1e-4, 100, None),
 )
 REGIME_ORDER: tuple[str, ...] = tuple(g.regime for g in GUIDELINES)
+
+SOURCE_SIZE_TABLE = (
+    "Source of the data-size table: a Chinese-language PyTorch tutorial on transfer learning "
+    "(principles, implementation steps and key techniques, 2025), one of the five tutorials "
+    "ftbench tests; English summary in ftbench's shared/GUIDELINES.md, section 1.")
+SOURCE_SIMILARITY_TABLE = (
+    "Source of the size x similarity advice: a Chinese-language tutorial on fine-tuning "
+    "ImageNet-pretrained networks on small datasets (2025), one of the five tutorials ftbench "
+    "tests; English summary in ftbench's shared/GUIDELINES.md, section 2.")
 
 
 def format_lr(lr: float) -> str:

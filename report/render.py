@@ -202,14 +202,19 @@ def _guideline_row(r: pd.Series) -> dict[str, str]:
     size = f"{r.n_train} (largest of {r.sizes_in_regime})" if r.sizes_in_regime > 1 else str(
         r.n_train)
     epochs = "—" if math.isnan(r.mean_best_epoch) else f"{r.mean_best_epoch:.1f} of {r.max_epochs}"
+    params = f" ({r.best_params})" if isinstance(r.best_params, str) and r.best_params else ""
     return {
         "regime": r.regime, "n_train": size, "guideline strategy": r.guideline_strategy,
-        "measured best (test acc, 95% CI)": _accuracy_text(
-            r.best_strategy, r.best_mean, r.best_ci_low, r.best_ci_high, r.best_n_seeds),
-        "guideline strategy's acc": "same as best" if same else _accuracy_text(
+        "measured best (on validation)": f"{r.best_strategy}{params}",
+        "its test acc (95% CI), macro F1": _accuracy_text(
+            r.best_strategy, r.best_mean, r.best_ci_low, r.best_ci_high, r.best_n_seeds)
+        + ("" if math.isnan(r.best_macro_f1) else f", F1 {r.best_macro_f1:.3f}"),
+        "guideline strategy's test acc": "same as best" if same else _accuracy_text(
             r.guideline_strategy, r.guideline_mean, r.guideline_ci_low, r.guideline_ci_high,
             r.guideline_n_seeds),
-        "p (paired t-test)": "—" if math.isnan(r.p_value) else f"{r.p_value:.3g}",
+        "difference, points (95% CI)": _difference_text(r),
+        "effect (d_z)": "—" if math.isnan(r.effect_size) else f"{r.effect_size:.2f}",
+        "p (Holm)": "—" if math.isnan(r.p_value) else f"{r.p_value:.3g} ({r.p_holm:.3g})",
         "strategy verdict": _verdict_text(r.strategy_verdict, r.strategy_reason),
         "guideline LR": r.guideline_lr,
         "measured good LR": _lr_range_text(r.good_lr_min, r.good_lr_max),
@@ -217,6 +222,14 @@ def _guideline_row(r: pd.Series) -> dict[str, str]:
         "guideline epochs": r.guideline_epochs, "epochs to best": epochs,
         "epochs verdict": _verdict_text(r.epochs_verdict, r.epochs_reason),
     }
+
+
+def _difference_text(r: pd.Series) -> str:
+    """Guideline strategy minus best, in accuracy points, with its interval."""
+    if r.n_paired == 0 or math.isnan(r.diff_mean):
+        return "—"
+    mean, low, high = (100 * v for v in (r.diff_mean, r.diff_low, r.diff_high))
+    return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}] n={r.n_paired}"
 
 
 def guideline_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from report.confusion import best_confusion
 from report.figure_base import FigureFile
 from report.figures import cost_figure, curves_figure, gain_figure
 from report.figures_models import confusion_figure, importance_figure
-from report.guideline import ALPHA
+from report.guideline_table import SOURCE_SIMILARITY_TABLE
 from report.importance import MIN_TRIALS, param_importances
 from report.render import Block, Heading, Image, Paragraph, Table
 from report.stats import PAIRED_TEST_NAME
@@ -32,26 +32,31 @@ def trial_blocks(trials: pd.DataFrame) -> list[Block]:
     return blocks + [Table(problems)]
 
 
-def similarity_blocks(table: pd.DataFrame) -> list[Block]:
+def similarity_blocks(table: pd.DataFrame, margin: float) -> list[Block]:
     shown = table.assign(
         pretrained=[f"{s} {m:.3f}" for s, m in zip(table.best_pretrained,
                                                    table.best_pretrained_mean)],
         from_scratch=table.scratch_mean.map(lambda m: f"{m:.3f}"),
-        seed_004_advice=[f"{a} ({s})" if a else "-" for a, s in zip(table.advice,
-                                                                   table.advice_strategy)],
+        tutorials_advice=[f"{a} ({s})" if a else "-" for a, s in zip(table.advice,
+                                                                    table.advice_strategy)],
     )[["dataset", "family", "n_train", "amount", "pretrained", "from_scratch",
-       "negative_transfer", "seed_004_advice", "best_strategy", "advice_verdict"]]
+       "negative_transfer", "tutorials_advice", "best_strategy", "advice_verdict"]]
     return [
         Heading("5. Data size x domain similarity, and negative transfer"),
         Paragraph(
-            "GUIDELINES.md section 2 (seed 004), per cell: little data is the <1k regime, "
-            "much data >10k; family near/far is the target's relation to the pretraining "
-            "data. The advice verdict compares the strategy that stands for the advice with "
-            f"the measured best, as in section 1 ({PAIRED_TEST_NAME}). Negative transfer: yes "
-            "when from_scratch's mean test accuracy is at least the best pretrained "
-            f"strategy's; possible when lower but not significantly (p >= {ALPHA}); no when "
-            "pretraining helps significantly (similarity_table.csv)."),
+            "The tutorials' second claim (source below): with little data, similar to the "
+            "pretraining data, tune only the last layers; dissimilar, freeze the first layers "
+            "and train the rest; with much data, similar, fine-tune the whole model; "
+            "dissimilar, fine-tuning may not help and training from scratch is worth a try. "
+            "Per cell: little data is the <1k regime, much data >10k; family near/far is the "
+            "target's relation to the pretraining data. The advice verdict and the negative-"
+            f"transfer flag follow section 1's rule (margin {margin * 100:g} points; "
+            f"{PAIRED_TEST_NAME} p, Holm-adjusted over the table, in similarity_table.csv): "
+            "negative transfer is yes when from_scratch is worse than the best pretrained "
+            "strategy (chosen on validation) by less than the margin, with 95% confidence, no "
+            "when pretraining helps by more than the margin, inconclusive otherwise."),
         Table(shown),
+        Paragraph(SOURCE_SIMILARITY_TABLE),
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,11 +141,3 @@ def paired_by_key(a: pd.Series, b: pd.Series) -> PairedTest:
     """
     shared = a.index.intersection(b.index)
     return paired_ttest(a.loc[shared].to_numpy(), b.loc[shared].to_numpy())
-
-
-def best_strategy(means: Mapping[str, float]) -> str:
-    """The strategy with the highest mean test accuracy; a tie goes to the first by name.
-
-    Every report section names a cell's best strategy by this one rule.
-    """
-    return max(sorted(means), key=means.__getitem__)

@@ -17,7 +17,7 @@ from benchmarks.data import TaskData
 from benchmarks.suite.model import Suite
 
 FILE = "fingerprint.json"
-UNSCORED = ("description",)
+UNSCORED = ("description", "margin")
 """Top-level suite keys that change no number."""
 PLACES = ("root", "download")
 """Dataset options that say where files lie or how to fetch them, not what they hold."""

@@ -82,6 +82,9 @@ class Suite:
             ``"15%"``, ``all``), overriding ``train.max_epochs`` (small sizes are cheap per
             epoch and need more epochs to take enough steps).
         pruner: the pruner on per-epoch validation accuracy.
+        margin: the practical margin of the report's verdicts, as accuracy (0.01 = one
+            point): a strategy within it of the best agrees (:mod:`report.verdicts`). It
+            decides no number, so a changed margin is no changed suite.
     """
 
     name: str
@@ -95,6 +98,7 @@ class Suite:
     size_scale: float = 1.0
     val_fraction: float = 0.2
     description: str = ""
+    margin: float = 0.01
     epochs_by_size: dict[SizeSpec, int] = field(default_factory=dict)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -137,6 +137,7 @@ _RULES: dict[str, Rule] = {
     "trials": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 6"),
     "size_scale": _holds(lambda v: v > 0, "{} > 0", "Use 1.0 to take sizes literally"),
     "val_fraction": _holds(lambda v: 0 < v < 1, "0 < {} < 1", "Use e.g. 0.2"),
+    "margin": _holds(lambda v: 0 < v < 0.5, "0 < {} < 0.5", "Use e.g. 0.01 (one accuracy point)"),
     "train.max_epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 8"),
     "train.batch_size": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 64"),
     "train.optimizer": _one_of(_optimizers, "a timm optimizer name such as adamw, sgd, "

@@ -22,7 +22,8 @@ def _cell(dataset, regime, best, verdicts, backbone="lite0", lr=(3e-4, 1e-3), ep
     guide = {"<1k": "feature_extraction", "1k-10k": "partial_freeze", ">10k": "full_finetune"}
     return {"dataset": dataset, "backbone": backbone, "regime": regime,
             "guideline_strategy": guide[regime], "best_strategy": best, "best_mean": 0.9,
-            "guideline_mean": 0.8, "p_value": 0.01, "strategy_verdict": verdicts[0],
+            "guideline_mean": 0.8, "p_value": 0.01, "n_paired": 3, "diff_mean": -0.1,
+            "diff_low": -0.15, "diff_high": -0.05, "strategy_verdict": verdicts[0],
             "good_lr_min": lr[0], "good_lr_max": lr[1], "lr_verdict": verdicts[1],
             "mean_best_epoch": epoch, "max_epochs": 4, "epochs_verdict": verdicts[2]}
 
@@ -80,7 +81,7 @@ def test_each_square_has_its_verdict_s_colour_and_the_measurement(panel):
     texts = [t.get_text() for t in ax.texts]
     assert len(texts) == 4
     if column == "strategy_verdict":
-        assert "partial_freeze 0.900\nguideline's 0.800\np=0.01" in texts
+        assert "partial_freeze 0.900\nguideline's 0.800\n-10.0 [-15.0, -5.0] pts" in texts
     if column == "lr_verdict":
         assert "2e-3" in texts and "none" in texts
     assert next(t.get_text() for t in ax.get_yticklabels()).startswith("<1k\n")

@@ -14,7 +14,6 @@ from report.guideline import (
     epochs_verdict,
     good_lr_range,
     lr_verdict,
-    strategy_verdict,
 )
 from report.guideline_table import GUIDELINES, format_lr, guideline_for
 
@@ -33,41 +32,26 @@ def test_guideline_table_matches_guidelines_md():
 
 
 @pytest.mark.parametrize(
-    ("best", "ran", "n", "p", "label", "reason_part"),
-    [
-        ("feature_extraction", True, 3, math.nan, AGREES, "is best"),
-        ("full_finetune", True, 3, 0.20, AGREES, "p=0.2 >= 0.05"),
-        ("full_finetune", True, 3, 0.05, AGREES, ">= 0.05"),
-        ("full_finetune", True, 3, 0.01, DISAGREES, "p=0.01 < 0.05"),
-        ("full_finetune", False, 0, math.nan, INCONCLUSIVE, "feature_extraction not run"),
-        ("full_finetune", True, 1, math.nan, INCONCLUSIVE, "1 seed(s)"),
-        ("feature_extraction", True, 1, math.nan, INCONCLUSIVE, "ranks best"),
-    ],
-)
-def test_strategy_verdict(best, ran, n, p, label, reason_part):
-    verdict = strategy_verdict("feature_extraction", best, ran, n, p)
-    assert verdict.label == label
-    assert reason_part in verdict.reason
-
-
-@pytest.mark.parametrize(
     ("good", "n", "label"),
     [
-        ((2e-4, 3e-3), 5, AGREES),
-        ((1e-3, 1e-3), 5, AGREES),  # touching the upper bound counts as overlap
-        ((5e-5, 1e-4), 5, AGREES),
-        ((2e-3, 1e-2), 5, DISAGREES),
-        ((1e-6, 5e-5), 5, DISAGREES),
-        ((2e-4, 2e-4), 1, INCONCLUSIVE),
+        ((2e-4, 3e-3), 2, AGREES),
+        ((1e-3, 1e-3), 2, AGREES),  # touching the upper bound counts as overlap
+        ((5e-5, 1e-4), 3, AGREES),
+        ((2e-3, 1e-2), 2, DISAGREES),
+        ((1e-6, 5e-5), 4, DISAGREES),
+        ((2e-4, 2e-4), 1, INCONCLUSIVE),  # one trial's LR is not a range
         (None, 0, INCONCLUSIVE),
     ],
 )
 def test_lr_verdict(good, n, label):
-    assert lr_verdict(good, n, SMALL).label == label
+    assert lr_verdict(good, n, 5, SMALL, 0.01).label == label
 
 
-def test_lr_verdict_says_which_side():
-    assert lr_verdict((2e-3, 1e-2), 4, SMALL).reason == "above 1e-4..1e-3"
+def test_lr_verdict_says_which_side_and_how_many_trials_it_rests_on():
+    assert lr_verdict((2e-3, 1e-2), 2, 4, SMALL, 0.01).reason == (
+        "above 1e-4..1e-3; 2 of 4 trials within 1 point of the best")
+    assert lr_verdict((2e-4, 2e-4), 1, 4, SMALL, 0.005).reason == (
+        "1 of 4 trials within 0.5 points of the best")
 
 
 @pytest.mark.parametrize(
@@ -90,20 +74,22 @@ def test_epochs_verdict(mean_epoch, budget, guide, label, reason):
     assert str(verdict) == (f"{label} ({reason})" if reason else label)
 
 
-def test_good_lr_range_uses_tolerance_on_complete_trials():
+def test_good_lr_range_uses_the_margin_on_complete_trials():
     trials = pd.DataFrame({
         "status": ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED", "COMPLETE"],
         "lr": [1e-4, 3e-4, 1e-2, 5e-4, 2e-3],
         "val_acc": [0.80, 0.79, 0.50, 0.95, 0.781],
     })
-    assert good_lr_range(trials) == ((1e-4, 2e-3), 4)
-    assert good_lr_range(trials.iloc[:0]) == (None, 0)
+    assert good_lr_range(trials, 0.02) == ((1e-4, 2e-3), 3, 4)
+    assert good_lr_range(trials, 0.005) == ((1e-4, 1e-4), 1, 4)
+    assert good_lr_range(trials.iloc[:0]) == (None, 0, 0)
 
 
 def _final(rows):
     columns = ["dataset", "backbone", "regime", "n_train", "strategy", "seed", "test_acc",
                "best_epoch", "max_epochs"]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.assign(val_acc=frame["test_acc"])  # validation ranks as test here
 
 
 def _trials(rows):
@@ -124,9 +110,11 @@ def test_compare_to_guideline_picks_largest_size_and_tests_pairs():
     row = table.iloc[0]
     assert (row.n_train, row.sizes_in_regime, row.best_strategy) == (100, 2, "full_finetune")
     assert row.best_mean == pytest.approx(0.71333, abs=1e-4)
-    assert row.n_paired == 3 and row.p_value < 0.05
+    assert row.n_paired == 3 and row.p_value < 0.05 and row.p_holm == row.p_value
+    assert row.diff_mean == pytest.approx(-0.10333, abs=1e-4) and row.diff_high < -0.01
     assert row.strategy_verdict == DISAGREES
     assert (row.good_lr_min, row.good_lr_max, row.lr_verdict) == (1e-4, 2e-3, AGREES)
+    assert (row.n_good_trials, row.n_complete_trials) == (2, 4)
     assert (row.mean_best_epoch, row.max_epochs, row.epochs_verdict) == (5.0, 8, NOT_TESTED)
 
 

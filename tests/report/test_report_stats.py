@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from report.stats import ACCURACY_BOUNDS, best_strategy, paired_by_key, paired_ttest, t_interval
+from report.stats import ACCURACY_BOUNDS, paired_by_key, paired_ttest, t_interval
 
 
 def test_t_interval_matches_scipy():
@@ -84,9 +84,3 @@ def test_paired_by_key_uses_shared_seeds_only():
 def test_paired_ttest_rejects_misaligned():
     with pytest.raises(ValueError, match="len"):
         paired_ttest([1.0, 2.0], [1.0])
-
-
-def test_the_best_strategy_is_the_highest_mean_and_a_tie_goes_to_the_first_by_name():
-    assert best_strategy({"partial_freeze": 0.8, "full_finetune": 0.9}) == "full_finetune"
-    assert best_strategy({"from_scratch": 0.99, "full_finetune": 0.99}) == "from_scratch"
-    assert best_strategy({"lp_ft": 0.5, "gradual_unfreeze": 0.5, "x": 0.4}) == "gradual_unfreeze"
