@@ -107,6 +107,9 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
                          "ones) or trials (before any final seed ran) to an existing results "
                          "folder")
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    command.add_argument("--dry-run", action="store_true",
+                         help="print the grid, its trainings and a time estimate measured on "
+                         "this machine; write nothing")
 
 
 def _check_stale_after(seconds: float) -> None:
@@ -132,6 +135,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if n_workers < 1 or (args.threads is not None and args.threads < 1):
         raise ValueError(f"--n-workers and --threads must be >= 1, but got {n_workers} and "
                          f"{args.threads}.")
+    if args.dry_run:
+        from benchmarks.driver.dry_run import dry_run
+        from benchmarks.models.pretrain import default_cache_dir
+
+        print(dry_run(suite, args.cache_dir or default_cache_dir()))
+        return
     check_workers(n_workers)
     _check_stale_after(args.stale_after)
     options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
