@@ -123,11 +123,18 @@ def make_objective(run: CellRun, ctx: StrategyContext) -> Callable[[Any], float]
     return objective
 
 
+def cell_tags(run: CellRun) -> dict[str, str]:
+    """The cell's coordinates as MLflow tags of every run of it (``ftbench.dataset``, ...),
+    so that the UI sorts and filters trials and seeds by them."""
+    return {f"ftbench.{k}": str(v) for k, v in run.base_row().items()}
+
+
 def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContext) -> float:
     """Train one trial, log it to MLflow and ``trials.csv``; re-raise pruning and failures."""
     params = strategy.config.to_dict()
     run_id = run.tracker.start_run(
-        f"trial {trial.number}", {**params, "trial": trial.number}, parent=parent_run(run)
+        f"trial {trial.number}", {**params, "trial": trial.number}, parent=parent_run(run),
+        tags={**cell_tags(run), "ftbench.kind": "trial"},
     )
     liveness.mark_alive(trial, run_id)
     row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
@@ -249,10 +256,44 @@ def _expected(exc: Exception) -> bool:
 
 def close_parent(run: CellRun, status: str = "FINISHED") -> None:
     """End the cell's MLflow parent run: FINISHED once all of its final seeds are in, FAILED
-    when one failed (a later run that retries it finishes the parent again)."""
-    run.tracker.end_run(parent_run(run), status)
+    when one failed (a later run that retries it finishes the parent again). It carries the
+    cell's best validation accuracy over its trials and its final seeds' mean test scores."""
+    parent = parent_run(run)
+    summary = cell_summary(run)
+    if summary:
+        run.tracker.log_metrics(parent, summary, step=0)
+    run.tracker.end_run(parent, status)
+
+
+def cell_summary(run: CellRun) -> dict[str, float]:
+    """``best_val_acc`` (COMPLETE trials) and ``test_acc_mean``, ``test_macro_f1_mean``,
+    ``n_seeds`` (final seeds) of the cell, from its rows in the results tables."""
+    mine = {k: run.base_row()[k] for k in ("backbone", "dataset", "n_train", "strategy")}
+    out: dict[str, float] = {}
+    trials = _rows_of(run.writer.read("trials"), mine)
+    done = trials[trials["status"] == "COMPLETE"] if not trials.empty else trials
+    if not done.empty:
+        out["best_val_acc"] = float(done["val_acc"].astype(float).max())
+    final = _rows_of(run.writer.read("final"), mine)
+    if not final.empty:
+        out["test_acc_mean"] = float(final["test_acc"].astype(float).mean())
+        out["test_macro_f1_mean"] = float(final["test_macro_f1"].astype(float).mean())
+        out["n_seeds"] = float(final["seed"].nunique())
+    return out
+
+
+def _rows_of(table, cell: dict) -> Any:
+    """The rows of ``table`` (a DataFrame) that belong to ``cell``."""
+    if table.empty:
+        return table
+    keep = (table["backbone"].astype(str) == cell["backbone"]) & (
+        table["dataset"].astype(str) == cell["dataset"]) & (
+        table["n_train"].astype(int) == int(cell["n_train"])) & (
+        table["strategy"].astype(str) == cell["strategy"])
+    return table[keep]
 
 
 def parent_run(run: CellRun) -> str:
     """The MLflow parent run of the cell (created on first use, found again on resume)."""
-    return run.tracker.named_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)})
+    return run.tracker.named_run(run.cell.key, {**run.base_row(), "n_val": len(run.split.val_idx)},
+                                 tags={**cell_tags(run), "ftbench.kind": "cell"})

@@ -11,7 +11,14 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
-from benchmarks.driver.cell import CellRun, build_model, parent_run, result_columns, tensor_data
+from benchmarks.driver.cell import (
+    CellRun,
+    build_model,
+    cell_tags,
+    parent_run,
+    result_columns,
+    tensor_data,
+)
 from benchmarks.engine.training import TrainResult, predict, train
 from strategies import get_strategy, layer_groups
 
@@ -26,7 +33,8 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
     cfg = strategy.config.to_dict()
     run_id = run.tracker.start_run(f"final seed {seed}", {**cfg, "seed": seed},
-                                   parent=parent_run(run), tags={"ftbench.kind": "final"})
+                                   parent=parent_run(run),
+                                   tags={**cell_tags(run), "ftbench.kind": "final"})
     on_start(run_id)
     try:
         model = build_model(run, seed=seed)

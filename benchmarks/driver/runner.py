@@ -25,7 +25,7 @@ from benchmarks.driver.resume_guard import (
 )
 from benchmarks.driver.run_info import write_plan, write_run_info
 from benchmarks.driver.storage import Storage, make_storage
-from benchmarks.driver.tracking import Tracker, check_reachable, default_uri
+from benchmarks.driver.tracking import Tracker, artifacts_dir, check_reachable, default_uri
 from benchmarks.driver.workers import spawn_workers, wait_for_workers
 from benchmarks.messages import masked_url
 from benchmarks.models.backbones import check_backbone_name, create_backbone
@@ -117,7 +117,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options)
-        tracker = tracker or Tracker(default_uri(out), f"ftbench/{suite.name}")
+        uri = default_uri(out)
+        tracker = tracker or Tracker(uri, f"ftbench/{suite.name}", artifacts_dir(out, uri))
         models = {ref.key: ref.name for ref in suite.backbones}
         formats = _memory_formats(suite, pretrained, tasks, cache)
         write_backbone_costs(out, suite, pretrained, tasks, formats)
@@ -183,7 +184,8 @@ def _open_outputs(suite: Suite, options: RunOptions,
     tracker = None
     if options.mlflow_uri:
         check_reachable(options.mlflow_uri)
-        tracker = Tracker(options.mlflow_uri, f"ftbench/{suite.name}")
+        tracker = Tracker(options.mlflow_uri, f"ftbench/{suite.name}",
+                          artifacts_dir(out, options.mlflow_uri))
     writer = ResultsWriter(out)
     storage = storage or make_storage(spec)
     return writer, storage, spec, tracker

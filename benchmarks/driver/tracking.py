@@ -27,6 +27,12 @@ PARAM_LIMIT = 500  # MLflow's maximum length of a parameter value
 FLUSH_EVERY_MS = 5000
 
 
+def artifacts_dir(results_dir: Path, uri: str) -> Path | None:
+    """The results folder's ``mlartifacts/`` for a store on this machine; None for a
+    tracking server, whose own artifact store serves every machine."""
+    return None if urlsplit(uri).scheme in ("http", "https") else results_dir / "mlartifacts"
+
+
 def default_uri(results_dir: Path) -> str:
     """The default tracking store of a suite: an SQLite file inside its results folder."""
     return f"sqlite:///{(results_dir / 'mlflow.db').resolve()}"
@@ -66,7 +72,14 @@ def _init_lock(uri: str) -> Iterator[None]:
 class Tracker:
     """Logs runs of one suite into one MLflow experiment."""
 
-    def __init__(self, uri: str, experiment: str) -> None:
+    def __init__(self, uri: str, experiment: str, artifacts: Path | None = None) -> None:
+        """Open the store at ``uri`` and the experiment called ``experiment``.
+
+        ``artifacts``: where a newly created experiment keeps its artifacts (the results
+        folder's ``mlartifacts/``, instead of MLflow's default ``./mlruns`` in the current
+        folder); a server's own default when None.
+        """
+        self._artifacts = artifacts
         self._pending: dict[str, list[Metric]] = {}
         self._named: dict[str, str] = {}
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
@@ -87,8 +100,9 @@ class Tracker:
         found = self.client.get_experiment_by_name(name)
         if found:
             return found.experiment_id
+        location = self._artifacts.resolve().as_uri() if self._artifacts else None
         try:
-            return self.client.create_experiment(name)
+            return self.client.create_experiment(name, artifact_location=location)
         except MlflowException:
             return self.client.get_experiment_by_name(name).experiment_id
 
@@ -141,12 +155,13 @@ class Tracker:
                                        max_results=1)
         return runs[0].info.run_id if runs else None
 
-    def named_run(self, name: str, params: Mapping[str, Any]) -> str:
+    def named_run(self, name: str, params: Mapping[str, Any],
+                  tags: Mapping[str, str] | None = None) -> str:
         """The top-level run called ``name`` (a cell's parent run), found again on resume."""
         if name not in self._named:
             query = f"tags.`mlflow.runName` = '{name}'"
             runs = self.client.search_runs([self.experiment_id], filter_string=query,
                                            max_results=1)
             found = runs[0].info.run_id if runs else None
-            self._named[name] = found or self.start_run(name, params)
+            self._named[name] = found or self.start_run(name, params, tags=tags)
         return self._named[name]

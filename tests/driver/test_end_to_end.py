@@ -99,6 +99,29 @@ def test_every_trial_is_an_mlflow_child_run_of_its_cell(finished):
     assert [m.step for m in history] == [1, 2]
 
 
+def test_mlflow_runs_carry_their_cell_and_the_parent_its_summary(finished):
+    out, _ = finished
+    trials, final = pd.read_csv(out / "trials.csv"), pd.read_csv(out / "final.csv")
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    for row in pd.concat([trials, final]).itertuples():
+        tags = client.get_run(row.mlflow_run_id).data.tags
+        assert (tags["ftbench.dataset"], tags["ftbench.strategy"], tags["ftbench.n_train"],
+                tags["ftbench.backbone"]) == (row.dataset, row.strategy, str(row.n_train),
+                                              row.backbone)
+    cell = final[(final.n_train == 40) & (final.strategy == "full_finetune")]
+    parent = client.get_run(client.get_run(cell.mlflow_run_id.iloc[0]).data.tags[
+        "mlflow.parentRunId"])
+    assert parent.data.tags["ftbench.kind"] == "cell" and parent.info.status == "FINISHED"
+    metrics = parent.data.metrics
+    assert metrics["test_acc_mean"] == pytest.approx(cell.test_acc.mean())
+    assert metrics["n_seeds"] == 2
+    mine = trials[(trials.n_train == 40) & (trials.strategy == "full_finetune")
+                  & (trials.status == "COMPLETE")]
+    assert metrics["best_val_acc"] == pytest.approx(mine.val_acc.max())
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.artifact_location == (out / "mlartifacts").resolve().as_uri()
+
+
 def test_report_and_provenance_are_written(finished):
     out, _ = finished
     html = (out / "report" / "report.html").read_text()
