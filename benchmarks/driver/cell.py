@@ -78,6 +78,16 @@ class CellRun:
                 "strategy": c.strategy}
 
 
+def images(run: CellRun) -> int:
+    """Images an epoch of the cell trains on and scores: the progress bar's weight."""
+    return len(run.split.train_idx) + len(run.split.val_idx)
+
+
+def progress_label(run: CellRun) -> str:
+    """The cell in the progress bar's few columns: dataset, size, strategy."""
+    return f"{run.cell.dataset} n{run.cell.n_train} {run.cell.strategy}"
+
+
 def build_model(run: CellRun, seed: int) -> nn.Module:
     """The cell's backbone, pretrained or not as the strategy says, with a seeded new head."""
     strategy_cls = get_strategy(run.cell.strategy)
@@ -110,7 +120,7 @@ def make_objective(run: CellRun, ctx: StrategyContext) -> Callable[[Any], float]
     strategy_cls = get_strategy(run.cell.strategy)
 
     def objective(trial: Any) -> float:
-        run.progress.start(f"{run.cell.key} trial {trial.number}")
+        run.progress.start(f"{progress_label(run)} t{trial.number}", weight=images(run))
         try:
             config = strategy_cls.suggest(trial, ctx)
             if tuning.is_default(trial):  # the guideline's plan may hold more than the searched

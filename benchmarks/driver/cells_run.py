@@ -8,9 +8,12 @@ import time
 from benchmarks.driver import liveness, tuning
 from benchmarks.driver.cell import (
     CellRun,
+    cell_summary,
     close_parent,
+    images,
     interrupted_run_id,
     make_objective,
+    progress_label,
     record_interrupted,
     strategy_context,
 )
@@ -55,7 +58,18 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     if tuning.running_elsewhere(study):
         return False
     run_finals(suite, run, storage, stale_after_s, tuning.best_config(study))
+    run.progress.cell_done(_done_line(run))
     return True
+
+
+def _done_line(run: CellRun) -> str:
+    """``lite0/cifar5/n250/lora: best val 0.620, test 0.601 over 3 seeds``."""
+    facts = cell_summary(run)
+    parts = [f"best val {facts['best_val_acc']:.3f}"] if "best_val_acc" in facts else []
+    if "test_acc_mean" in facts:
+        seeds = int(facts["n_seeds"])
+        parts.append(f"test {facts['test_acc_mean']:.3f} over {seeds} seed{'s' * (seeds != 1)}")
+    return f"{run.cell.key}: " + (", ".join(parts) or "no complete trial")
 
 
 def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
@@ -83,7 +97,8 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
 
 def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
     """One final re-run; a failure is a warning on stderr, never the end of the suite."""
-    run.progress.start(f"{run.cell.key} final seed {seed}")  # claim_seed marked it alive
+    run.progress.start(f"{progress_label(run)} seed {seed}",  # claim_seed marked it alive
+                       weight=images(run))
     failure = None
     try:
         with liveness.heartbeat(trial):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from benchmarks.data import TaskData
+from benchmarks.data import TaskData, load_dataset, validation_size
 from benchmarks.data.resize import resize_task
 from benchmarks.driver.cell import Cell, CellRun
 from benchmarks.driver.cells_run import run_grid
@@ -86,7 +87,11 @@ def preflight(suite: Suite, cache: Path | None = None,
         get_strategy(name)
     for ref in suite.backbones:
         check_backbone_name(ref.name)
-    tasks = {ref.key: ref.load() for ref in suite.datasets}
+    tasks = {}
+    for ref in suite.datasets:
+        if sys.stderr.isatty():  # the first seconds show what they are spent on
+            print(f"ftbench: loading dataset {ref.key} ({ref.name})", file=sys.stderr)
+        tasks[ref.key] = ref.load()
     plan = resolve_plan(suite, tasks)
     weights = {ref.key: resolve_weights(ref, cache) for ref in suite.backbones
                if ref.kind != "ftbench"}
@@ -113,7 +118,9 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     grid = cells(suite, plan)
     check_storage_knows_rows(writer.read("trials"), {_cell_id(c): c.key for c in grid},
                              storage, masked_url(storage_spec))
-    progress = Progress(_budget(suite, grid, cache, writer), enabled=options.progress)
+    weights = {c.key: c.n_train + validation_size(c.n_train, len(tasks[c.dataset].classes),
+                                                  suite.val_fraction) for c in grid}
+    progress = Progress(_budget(suite, grid, weights, cache, writer), enabled=options.progress)
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options)
@@ -208,7 +215,8 @@ def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Pr
     for ref in _ftbench_backbones(suite):
         backbone = ref.name
         cfg = dataclasses.replace(suite.pretrain, backbone=backbone)
-        progress.start(f"pretraining {backbone} on {cfg.dataset}")
+        progress.start(f"pretraining {backbone} on {cfg.dataset}",
+                       weight=_pretrain_images(suite))
         done = ensure_pretrained(cfg, cache, report=lambda e, m: progress.epoch())
         meta = done.meta
         progress.finish(cfg.epochs if not meta["cached"] else 0)
@@ -220,14 +228,32 @@ def _pretrain_all(suite: Suite, cache: Path, progress: Progress) -> dict[str, Pr
     return out
 
 
-def _budget(suite: Suite, grid: list, cache: Path, writer: ResultsWriter) -> int:
-    """Upper bound of the epochs left to run, for the progress bar's ETA."""
+def _budget(suite: Suite, grid: list, runs_images: dict[str, int], cache: Path,
+            writer: ResultsWriter) -> int:
+    """Upper bound of the image-epochs left to run, for the progress bar's ETA: each
+    budgeted epoch weighs the images it trains and scores (:mod:`benchmarks.driver.progress`).
+    """
     pretrain = sum(
-        suite.pretrain.epochs for ref in _ftbench_backbones(suite)
+        suite.pretrain.epochs * _pretrain_images(suite) for ref in _ftbench_backbones(suite)
         if not checkpoint_path(dataclasses.replace(suite.pretrain, backbone=ref.name),
                                cache).exists()
     )
     per_cell = suite.trials + len(suite.seeds)
-    planned = sum(per_cell * suite.train_config(c.size).max_epochs for c in grid)
-    done = writer.read("trials").max_epochs.sum() + writer.read("final").max_epochs.sum()
+    planned = sum(per_cell * suite.train_config(c.size).max_epochs * runs_images[c.key]
+                  for c in grid)
+    done = sum(_spent(writer.read(table)) for table in ("trials", "final"))
     return pretrain + max(0, int(planned - done))
+
+
+def _spent(rows) -> float:
+    """Image-epochs of the budget that rows of a results table used up."""
+    if rows.empty:
+        return 0.0
+    return float((rows.max_epochs.astype(float) * (rows.n_train.astype(float)
+                                                    + rows.n_val.astype(float))).sum())
+
+
+def _pretrain_images(suite: Suite) -> int:
+    """Images of the pretraining pool (an epoch of pretraining goes over them)."""
+    options = suite.pretrain.dataset_options
+    return len(load_dataset(suite.pretrain.dataset, **options).train.labels)
