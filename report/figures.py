@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from report.figure_base import (
     FigureFile,
@@ -23,7 +23,6 @@ from report.figure_base import (
 )
 from report.plot_data import ordered_regimes, ordered_strategies
 
-LINESTYLES = ("-", "--", ":", "-.")
 COSTS = (("train_time_s", "pareto_time", "training time (s)"),
          ("trainable_params", "pareto_params", "trainable parameters"))
 """(cost column, its Pareto flag, axis label) of the two accuracy-against-cost panels."""
@@ -168,21 +167,22 @@ def gain_figure(gain: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFil
 
 
 def _cost_panel(ax: Axes, data: pd.DataFrame, cost: str, flag: str, styles: dict) -> None:
+    """One cell's strategies (one n_train) against one cost, with its Pareto front."""
     data = data[data[cost] > 0]  # a log axis shows no zero cost
     for strategy in ordered_strategies(data["strategy"].unique().tolist()):
         mine = data[data["strategy"] == strategy]
         color, marker = styles[strategy]
-        ax.scatter(mine[cost], mine["test_acc"], s=30, marker=marker,
+        ax.scatter(mine[cost], mine["test_acc"], s=36, marker=marker,
                    facecolors=[color if f else "none" for f in mine[flag]], edgecolors=[color])
-        ax.scatter([], [], s=30, marker=marker, color=color, label=strategy)  # legend: filled
-    for k, (n_train, group) in enumerate(data.groupby("n_train", sort=True)):
-        front = group[group[flag]].sort_values([cost, "test_acc"])
-        ax.step(front[cost], front["test_acc"], where="post", color="0.3", linewidth=1,
-                linestyle=LINESTYLES[k % len(LINESTYLES)],
-                label=f"Pareto front, n_train={n_train}")
+        ax.scatter([], [], s=36, marker=marker, color=color, label=strategy)  # legend: filled
+    front = data[data[flag]].sort_values([cost, "test_acc"])
+    ax.step(front[cost], front["test_acc"], where="post", color="0.3", linewidth=1,
+            label="Pareto front")
     if data.empty:
         ax.text(0.5, 0.5, "no cost recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(numticks=4))  # few labels: they never overlap
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("test accuracy")
     ax.grid(True, which="both", alpha=0.3)
 
@@ -195,23 +195,32 @@ def cost_figure(points: pd.DataFrame, out_dir: Path) -> FigureFile:
         out_dir: Folder for the PNG and SVG.
 
     Returns:
-        The written figure: a row per dataset (and backbone), a column per cost.
+        The written figure: a row per dataset (and backbone) and cost, a column per n_train,
+        so that every panel holds the strategies of one cell.
     """
     name = "accuracy_vs_cost"
     caption = ("Mean test accuracy over seeds against mean training time and against trainable "
-               "parameters (log scales); filled: Pareto-optimal within its n_train, joined by "
-               "a step line per n_train; hollow: dominated.")
+               "parameters (log scales), a panel per cell (dataset, n_train) and cost; filled: "
+               "Pareto-optimal within the cell, joined by the step line; hollow: dominated.")
     if points.empty:
         return empty_figure(out_dir, name, caption, "no final results")
-    rows = list(points.groupby(["dataset", "backbone"], sort=True))
+    groups = list(points.groupby(["dataset", "backbone"], sort=True))
     show_backbone = points["backbone"].nunique() > 1
     styles = strategy_styles(points["strategy"].unique().tolist())
-    fig, axes = grid(len(rows), len(COSTS))
-    for ax_row, ((dataset, backbone), data) in zip(axes, rows):
-        for ax, (cost, flag, label) in zip(ax_row, COSTS):
-            _cost_panel(ax, data, cost, flag, styles)
-            ax.set_xlabel(label)
-            ax.set_title(panel_title(dataset, backbone, show_backbone))
+    n_cols = max(data["n_train"].nunique() for _, data in groups)
+    fig, axes = grid(len(groups) * len(COSTS), n_cols)
+    rows = iter(axes)
+    for (dataset, backbone), data in groups:
+        cells = list(data.groupby("n_train", sort=True))
+        for cost, flag, label in COSTS:
+            ax_row = next(rows)
+            for ax, (n_train, cell) in zip(ax_row, cells):
+                _cost_panel(ax, cell, cost, flag, styles)
+                ax.set_xlabel(label)
+                ax.set_title(f"{panel_title(dataset, backbone, show_backbone)}, "
+                             f"n_train={n_train}")
+            for ax in ax_row[len(cells):]:
+                ax.set_axis_off()
     legend(fig, axes)
     return save(fig, out_dir, name, caption)
 

@@ -42,6 +42,14 @@ def _importance_panel(ax: Axes, rows: pd.DataFrame, color: tuple) -> None:
     ax.grid(True, axis="y", alpha=0.3)
 
 
+def importance_strategies(importances: pd.DataFrame) -> list[str]:
+    """The strategies with an importance panel: those that tuned two parameters or more."""
+    if importances.empty:
+        return []
+    varied = importances.groupby("strategy")["param"].nunique()
+    return [s for s in ordered_strategies(varied.index.tolist()) if varied[s] > 1]
+
+
 def importance_figure(importances: pd.DataFrame, out_dir: Path, n_cols: int = 3) -> FigureFile:
     """Mean importance of each tuned parameter per strategy (bars) and each cell's (dots).
 
@@ -57,8 +65,7 @@ def importance_figure(importances: pd.DataFrame, out_dir: Path, n_cols: int = 3)
     caption = ("Optuna fANOVA importance of each hyperparameter for validation accuracy: bar = "
                "mean over cells, dot = one cell; strategies that tuned only one parameter "
                "are left out (its importance is 1 by definition).")
-    varied = importances.groupby("strategy")["param"].nunique()
-    shown = [s for s in ordered_strategies(varied.index.tolist()) if varied[s] > 1]
+    shown = importance_strategies(importances)
     if not shown:
         return empty_figure(out_dir, name, caption,
                             "no cell tuned two or more parameters in enough trials")

@@ -12,7 +12,7 @@ from report import plot_data
 from report.confusion import best_confusion
 from report.figure_base import FigureFile
 from report.figures import cost_figure, curves_figure, gain_figure
-from report.figures_models import confusion_figure, importance_figure
+from report.figures_models import confusion_figure, importance_figure, importance_strategies
 from report.guideline_table import SOURCE_SIMILARITY_TABLE
 from report.importance import MIN_TRIALS, param_importances
 from report.render import Block, Heading, Image, Paragraph, Table
@@ -100,9 +100,17 @@ def curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -
 
 
 def importance_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
-    """Section 9: Optuna's fANOVA importances of each cell's tuned parameters."""
+    """Section 9: Optuna's fANOVA importances of each cell's tuned parameters (a line
+    instead of an empty figure when no strategy tuned two parameters in enough trials)."""
+    table = param_importances(trials)
+    if not importance_strategies(table):
+        table.to_csv(out / "param_importance.csv", index=False)
+        return [Heading("9. Hyperparameter importances"), Paragraph(
+            f"No cell tuned two or more parameters in at least {MIN_TRIALS} COMPLETE trials, so "
+            "no importance can be ranked here (a strategy that tunes only its LR has an "
+            "importance of 1 by definition).")]
     return _figure_section(
-        "9. Hyperparameter importances", param_importances(trials), "param_importance.csv",
+        "9. Hyperparameter importances", table, "param_importance.csv",
         out, importance_figure,
         "Per cell with at least " f"{MIN_TRIALS} COMPLETE trials, the trials of trials.csv "
         "are added to an in-memory Optuna study (distributions inferred from the values "

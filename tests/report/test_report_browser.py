@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,3 +69,44 @@ def test_a_screenshot_is_saved(page):
     shot = folder / "report" / "screenshot.png"
     assert driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+COMMITTED = sorted(p.parent.parent for p in
+                   (Path(__file__).resolve().parents[2] / "results").glob("*/report/report.html"))
+"""The committed reports (the guideline suite's has ten strategies)."""
+MIN_SCALE = 0.75
+"""The least a figure may be shrunk on the page: its 8-point labels (12 px at 110 dpi) then
+still show at 9 px or more."""
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1280,4000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.parametrize("folder", COMMITTED, ids=lambda p: p.name)
+def test_every_figure_of_a_committed_report_is_readable_as_the_page_shows_it(chrome, folder):
+    from io import BytesIO
+
+    from PIL import Image
+
+    chrome.get((folder / "report" / "report.html").as_uri())
+    sizes = chrome.execute_script(
+        "return Array.from(document.images).map(i => [i.alt.slice(0, 40), i.naturalWidth, "
+        "i.getBoundingClientRect().width]);")
+    assert len(sizes) >= 8
+    small = [(alt, round(shown / natural, 2)) for alt, natural, shown in sizes
+             if shown < MIN_SCALE * natural]
+    assert not small, f"figures shrunk below {MIN_SCALE} of their size: {small}"
+    for element in chrome.find_elements("tag name", "img"):
+        chrome.execute_script("arguments[0].scrollIntoView();", element)
+        shot = Image.open(BytesIO(element.screenshot_as_png)).convert("RGB")
+        colours = len(set(shot.resize((200, 100)).getdata()))
+        assert colours > 20, f"{element.get_attribute('alt')[:40]}: a blank figure"
