@@ -1,5 +1,6 @@
 """Rendering of the report's figures from small plot tables: files written, no layout warning."""
 
+import json
 import warnings
 
 import pandas as pd
@@ -29,3 +30,19 @@ def test_figures_render_without_warnings(tmp_path, draw):
         figure = draw(tmp_path)
     assert figure.png.read_bytes().startswith(b"\x89PNG")
     assert figure.svg.stat().st_size > 0 and figure.caption
+
+
+def test_without_two_tuned_parameters_section_9_is_a_line_not_an_empty_figure(tmp_path):
+    from report.render import Image, Paragraph
+    from report.sections import importance_blocks
+
+    trials = pd.DataFrame([
+        {"dataset": "d", "backbone": "b", "n_train": 50, "regime": "<1k",
+         "strategy": "full_finetune", "trial": t, "status": "COMPLETE", "lr": 10.0 ** -t,
+         "val_acc": 0.5 + t / 100, "params": json.dumps({"lr": 10.0 ** -t})}
+        for t in range(1, 7)])
+    blocks = importance_blocks(trials, tmp_path)
+    assert not any(isinstance(b, Image) for b in blocks)
+    assert any(isinstance(b, Paragraph) and "No cell tuned two or more" in b.text
+               for b in blocks)
+    assert (tmp_path / "param_importance.csv").is_file()
