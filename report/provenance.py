@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from report.render import Block, Bullets, Code, Heading, Paragraph
+from benchmarks.results.csv_check import read_checked
+from report.render import Block, Bullets, Code, Heading, Paragraph, Table
 
 SUMMARY_KEYS = ("size_scale", "total_time_s", "finished", "peak_rss_mb", "data_in_memory_mb",
                 "input_size")
@@ -25,8 +27,36 @@ def title_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
     name = suite_name(info, final)
     facts = [f"suite: {name}"] + [f"{k}: {info[k]}" for k in SUMMARY_KEYS if k in info]
     notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
+    commit = str(info.get("git_commit") or "")
+    if commit.endswith("+dirty"):
+        notes.insert(0, f"NOT A CLEAN COMMIT: the code that ran had uncommitted changes "
+                        f"(git commit {commit}), so these numbers may not be reproducible "
+                        "from that commit alone.")
     return ([Heading(f"ftbench report: {name}", 1), Bullets(tuple(facts))]
             + [Paragraph(note) for note in notes])
+
+
+BACKBONE_COLUMNS = {"backbone": "backbone", "model": "model", "weights": "weights",
+                    "input_size": "input px", "params": "parameters", "gflops": "GFLOPs/image",
+                    "train_img_per_s": "train img/s", "train_img_per_s_channels_last":
+                    "train img/s (channels-last)", "infer_img_per_s": "inference img/s",
+                    "channels_last": "channels-last", "device": "device",
+                    "checkpoint_sha256": "checkpoint SHA-256"}
+"""The columns of ``backbones.csv`` the provenance section shows, with their headers."""
+
+
+def backbone_blocks(results_dir: Path) -> list[Block]:
+    """The backbones' cost facts (``backbones.csv``): size, FLOPs, speed, exact weights."""
+    path = results_dir / "backbones.csv"
+    if not path.is_file():
+        return [Paragraph("No backbones.csv in this results folder (written by an older "
+                          "ftbench).")]
+    table = pd.read_csv(io.StringIO(read_checked(path)[0]), dtype=str, keep_default_na=False)
+    shown = table.reindex(columns=[c for c in BACKBONE_COLUMNS if c in table.columns])
+    if "checkpoint_sha256" in shown:
+        shown["checkpoint_sha256"] = shown["checkpoint_sha256"].str[:16]
+    return [Heading("Backbones (backbones.csv, measured at the start of the latest run)", 3),
+            Table(shown.rename(columns=BACKBONE_COLUMNS))]
 
 
 def _seconds(value: float) -> str:
@@ -94,6 +124,7 @@ def provenance_blocks(results_dir: Path, info: dict, trials: pd.DataFrame,
                   "folder (never from MLflow or Optuna's storage); run.json holds the facts "
                   "below."),
         Bullets(tuple(compute_facts(trials, final, info) + run_facts(info))),
+        *backbone_blocks(results_dir),
         Heading("The suite file as it ran (suite.yaml, defaults filled in)", 3),
     ]
     if not suite_file.is_file():

@@ -11,9 +11,11 @@ from benchmarks.models.backbones import create_backbone
 from benchmarks.models.cost import cost_facts
 from benchmarks.models.memory_format import FormatChoice
 from benchmarks.models.pretrain import Pretrained
+from benchmarks.results.fingerprint import file_digest
 from benchmarks.suite.model import Suite
 
-COLUMNS = ["backbone", "model", "weights", "checkpoint", "input_size", "params", "flops",
+COLUMNS = ["backbone", "model", "weights", "checkpoint", "checkpoint_sha256", "input_size",
+           "params", "flops",
            "gflops", "infer_img_per_s", "batch_size", "device", "channels_last",
            "format_source", "train_img_per_s", "train_img_per_s_channels_last"]
 """Columns of ``backbones.csv``; documented in ``results/README.md``."""
@@ -34,7 +36,9 @@ def write_backbone_costs(out: Path, suite: Suite, pretrained: dict[str, Pretrain
         model = create_backbone(ref.name, n_classes, weights.path)
         facts = cost_facts(model, weights.input_size, device=suite.train.device)
         rows.append({"backbone": ref.key, "model": ref.name, "weights": ref.kind,
-                     "checkpoint": str(weights.path or ""), **facts.to_row(),
+                     "checkpoint": str(weights.path or ""),
+                     "checkpoint_sha256": file_digest(weights.path) if weights.path else "",
+                     **facts.to_row(),
                      **formats[ref.key].to_row()})
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     table["gflops"] = table["gflops"].round(4)

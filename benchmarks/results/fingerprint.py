@@ -54,10 +54,10 @@ def _weights_hashed(ref: Any, entry: Any) -> Any:
     """A backbone entry whose local weights file is named by its content, not its path."""
     if ref.kind != "file":
         return entry
-    return {**entry, "weights": f"sha256:{_file_digest(ref.path)}"}
+    return {**entry, "weights": f"sha256:{file_digest(ref.path)}"}
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -141,6 +142,14 @@ def test_running_again_resumes_without_new_rows(finished):
     assert [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")] == before
     runs = json.loads((out / "run.json").read_text())["runs"]
     assert len(runs) == 2 and all(r["total_time_s"] > 0 for r in runs)  # both invocations
+
+
+def test_backbones_csv_names_the_exact_checkpoint(finished):
+    import hashlib
+
+    row = pd.read_csv(finished[0] / "backbones.csv").iloc[0]
+    digest = hashlib.sha256(Path(row.checkpoint).read_bytes()).hexdigest()
+    assert row.checkpoint_sha256 == digest
 
 
 def test_every_trial_row_has_its_training_time(finished):

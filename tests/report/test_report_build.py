@@ -287,3 +287,24 @@ def test_the_best_strategy_of_a_tie_is_the_one_sections_1_and_5_name():
     final = pd.concat([tie, scratch])
     assert best_strategies(final).strategy.tolist() == ["full_finetune"]  # first by name
     assert similarity_table(final).best_pretrained.tolist() == ["full_finetune"]
+
+
+def test_a_dirty_tree_is_flagged_and_the_backbones_are_shown(tmp_path):
+    from report.provenance import backbone_blocks, title_blocks
+    from report.render import Paragraph, Table
+
+    blocks = title_blocks({"suite": "s", "git_commit": "abc123+dirty"}, pd.DataFrame())
+    assert any(isinstance(b, Paragraph) and b.text.startswith("NOT A CLEAN COMMIT")
+               and "abc123+dirty" in b.text for b in blocks)
+    clean = title_blocks({"suite": "s", "git_commit": "abc123"}, pd.DataFrame())
+    assert not any(isinstance(b, Paragraph) and "CLEAN" in b.text for b in clean)
+    (tmp_path / "backbones.csv").write_text(
+        "backbone,model,weights,checkpoint,checkpoint_sha256,input_size,params,gflops,"
+        "infer_img_per_s,train_img_per_s\n"
+        f"lite0,timm:tf_efficientnet_lite0,hub,/c.pt,{'ab' * 32},64,3377413,0.0627,835.2,"
+        "129.9\n")
+    table = next(b for b in backbone_blocks(tmp_path) if isinstance(b, Table)).frame
+    row = table.iloc[0]
+    assert (row["GFLOPs/image"], row["inference img/s"], row["checkpoint SHA-256"]) == (
+        "0.0627", "835.2", "ab" * 8)
+    assert "No backbones.csv" in backbone_blocks(tmp_path / "none")[0].text
