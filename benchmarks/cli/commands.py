@@ -78,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
 
     report = add("report", help="(re)build the report of a results folder")
     report.add_argument("folder", type=Path)
+    report.add_argument("--format", choices=["latex", "markdown"],
+                        help="also write the report's tables for a paper: report/latex/*.tex "
+                        "or report/markdown/*.md")
+
+    compare = add("compare", help="two results folders side by side, cell by cell")
+    compare.add_argument("a", type=Path, help="the first results folder (A)")
+    compare.add_argument("b", type=Path, help="the second results folder (B)")
+    compare.add_argument("--margin", type=float, default=0.01,
+                         help="practical margin of the verdicts, as accuracy (default 0.01)")
+    compare.add_argument("--out", type=Path, help="also write compare.csv and compare.md "
+                         "into this folder")
     return parser
 
 
@@ -199,16 +210,47 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print(yaml.safe_dump(load_suite(args.suite).to_dict(), sort_keys=False), end="")
 
 
+def _results_folder(folder: Path) -> Path:
+    """``folder`` if it is an existing folder; else one line saying what it is."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"results folder '{folder}': it must be a folder, but it is a "
+                         "file. Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
+    if not folder.is_dir():
+        raise ValueError(f"results folder '{folder}': it must exist, but it does not. "
+                         "Run `ftbench run` first.")
+    return folder
+
+
 def _cmd_report(args: argparse.Namespace) -> None:
     from report import build_report
 
-    if args.folder.exists() and not args.folder.is_dir():
-        raise ValueError(f"results folder '{args.folder}': it must be a folder, but it is a "
-                         "file. Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
-    if not args.folder.is_dir():
-        raise ValueError(f"results folder '{args.folder}': it must exist, but it does not. "
-                         "Run `ftbench run` first.")
-    print(f"report: {build_report(args.folder)}")
+    markdown = build_report(_results_folder(args.folder))
+    print(f"report: {markdown}")
+    if args.format:
+        from report.export import export_tables
+
+        for path in export_tables(markdown.parent, args.format):
+            print(f"table:  {path}")
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from report.build import FINAL_REQUIRED, read_results_csv
+    from report.compare import compare_finals, markdown, summary_lines
+
+    if not 0 < args.margin < 0.5:
+        raise ValueError(f"--margin: 0 < margin < 0.5 must hold, but got {args.margin}. Use "
+                         "e.g. 0.01 (one accuracy point).")
+    finals = [read_results_csv(_results_folder(f) / "final.csv", FINAL_REQUIRED)
+              for f in (args.a, args.b)]
+    table = compare_finals(*finals, margin=args.margin)
+    text = "\n".join(summary_lines(args.a, args.b, table, args.margin)) + "\n\n" + \
+        markdown(table)
+    print(text, end="")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "compare.csv", index=False)
+        (args.out / "compare.md").write_text(text, encoding="utf-8")
+        print(f"written: {args.out / 'compare.csv'}, {args.out / 'compare.md'}")
 
 
 def _cmd_status(args: argparse.Namespace) -> None:
@@ -219,7 +261,8 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd_show,
-            "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status}
+            "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status,
+            "compare": _cmd_compare}
 
 
 def one_line(message: str) -> str:
