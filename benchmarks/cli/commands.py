@@ -240,8 +240,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     if not 0 < args.margin < 0.5:
         raise ValueError(f"--margin: 0 < margin < 0.5 must hold, but got {args.margin}. Use "
                          "e.g. 0.01 (one accuracy point).")
-    finals = [read_results_csv(_results_folder(f) / "final.csv", FINAL_REQUIRED)
-              for f in (args.a, args.b)]
+    folders = [_results_folder(f) for f in (args.a, args.b)]  # both named before any read
+    finals = [read_results_csv(f / "final.csv", FINAL_REQUIRED) for f in folders]
     table = compare_finals(*finals, margin=args.margin)
     text = "\n".join(summary_lines(args.a, args.b, table, args.margin)) + "\n\n" + \
         markdown(table)

@@ -237,6 +237,14 @@ CATALOGUE = {
     "Optuna journal deleted": Case(None, "it must exist, since", setup=_journal_lost),
     "results table cut mid-row": Case(None, "trials.csv': line 2 must be a whole row",
                                       setup=_row_cut),
+    "verdict margin out of range": Case(("trials: 1", "trials: 1\nmargin: 0.7"),
+                                        "0 < margin < 0.5 must hold, but got 0.7"),
+    "compare with a missing folder": Case(None, "must exist, but it does not",
+                                          argv=("compare", "{tmp}/results/tiny",
+                                                "{tmp}/results/nosuch")),
+    "compare with a bad margin": Case(None, "--margin: 0 < margin < 0.5 must hold",
+                                      argv=("compare", "{tmp}/results/tiny",
+                                            "{tmp}/results/tiny", "--margin", "5")),
 }
 
 
