@@ -33,6 +33,10 @@ class TrainConfig:
             stay frozen (:mod:`benchmarks.engine.prefix`).
         cache_limit_mb: the most memory (on ``device``) the stored activations of a frozen
             prefix may take; above it the trial runs the whole network on images instead.
+        schedule: ``cosine`` (one cosine decay after the warm-up) or ``cosine_restarts``
+            (cosine annealing with warm restarts, :mod:`benchmarks.engine.schedule`).
+        restart_epochs: the first cycle of ``cosine_restarts``, in epochs (T_0).
+        restart_mult: how many times longer each next cycle is (T_mult).
         augment: the batch augmentation of training images (:mod:`benchmarks.engine.augment`): a
             name (``none``, ``flip_crop``, ``randaugment``, ``mixup``, ``cutmix``) or a mapping
             of :class:`~benchmarks.engine.augment.AugmentConfig` fields. Anything but ``none``
@@ -51,6 +55,9 @@ class TrainConfig:
     channels_last: bool | str = "auto"
     cache_features: bool = True
     cache_limit_mb: float = 1024.0
+    schedule: str = "cosine"
+    restart_epochs: int = 5
+    restart_mult: int = 2
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:

@@ -101,8 +101,10 @@ def train(
     for epoch in range(cfg.max_epochs):
         sync_optimizer(optimizer, strategy, groups, epoch)
         set_train_mode(model, strategy, groups, epoch)
+        restarts = cfg.restart_epochs * steps if cfg.schedule == "cosine_restarts" else 0
         factor = partial(_factor, step0=epoch * steps, total=cfg.max_epochs * steps,
-                         warmup=cfg.warmup_epochs * steps)
+                         warmup=cfg.warmup_epochs * steps, restarts=restarts,
+                         mult=cfg.restart_mult)
         loss = _train_epoch(route.net, optimizer, batches, cfg, factor, precision,
                             partial(strategy.penalty, groups))
         with precision.autocast():
@@ -132,9 +134,9 @@ def _step_kernel(optimizer: str, device: torch.device) -> dict[str, bool]:
     return {"foreach": True}
 
 
-def _factor(i: int, *, step0: int, total: int, warmup: int) -> float:
+def _factor(i: int, *, step0: int, total: int, warmup: int, restarts: int, mult: int) -> float:
     """The schedule factor of step ``i`` of the current epoch."""
-    return lr_factor(step0 + i, total, warmup)
+    return lr_factor(step0 + i, total, warmup, restarts, mult)
 
 
 def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) -> None:

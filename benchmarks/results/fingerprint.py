@@ -19,6 +19,10 @@ from benchmarks.suite.model import Suite
 FILE = "fingerprint.json"
 UNSCORED = ("description", "margin")
 """Top-level suite keys that change no number."""
+LATER_KEYS = {"settings.train.schedule": "cosine", "settings.train.restart_epochs": 5,
+              "settings.train.restart_mult": 2}
+"""Keys added after fingerprints were first written, with the value that reproduces what
+runs did before them: a recorded fingerprint without the key matches a run with that value."""
 PLACES = ("root", "download")
 """Dataset options that say where files lie or how to fetch them, not what they hold."""
 
@@ -71,8 +75,15 @@ def changed_keys(old: Any, new: Any, path: str = "") -> list[str]:
     ``settings.train.max_epochs``, ``settings.seeds``)."""
     if isinstance(old, dict) and isinstance(new, dict):
         return [key for k in sorted(set(old) | set(new), key=str)
-                for key in changed_keys(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
+                for key in _changed_child(old, new, k, f"{path}.{k}" if path else k)]
     return [] if old == new else [path or "(all)"]
+
+
+def _changed_child(old: dict, new: dict, key: str, path: str) -> list[str]:
+    """A key's changes; one an older fingerprint lacks matches its :data:`LATER_KEYS` value."""
+    if key not in old and path in LATER_KEYS and new.get(key) == LATER_KEYS[path]:
+        return []
+    return changed_keys(old.get(key), new.get(key), path)
 
 
 def read(folder: Path) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import timm.optim
 
+from benchmarks.engine.schedule import SCHEDULES
 from benchmarks.messages import did_you_mean
 from benchmarks.suite.yaml_lines import KeyPath
 
@@ -148,6 +149,10 @@ _RULES: dict[str, Rule] = {
     "train.grad_clip_norm": _holds(lambda v: v is None or v > 0, "{} > 0",
                                    "Use e.g. 1.0, or null for no clipping"),
     "train.patience": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 10"),
+    "train.schedule": _one_of(lambda: SCHEDULES),
+    "train.restart_epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 5 (the tutorials' T_0)"),
+    "train.restart_mult": _holds(lambda v: v >= 1, "{} >= 1",
+                                 "Use e.g. 2 (the tutorials' T_mult)"),
     "train.device": _one_of(lambda: ("cpu", "cuda", "mps"), "cpu, cuda, cuda:N or mps",
                             key=lambda v: "cuda" if re.fullmatch(r"cuda:\d+", v) else v),
     "train.precision": _one_of(lambda: PRECISIONS),
