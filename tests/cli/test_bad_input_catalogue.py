@@ -237,6 +237,9 @@ CATALOGUE = {
     "Optuna journal deleted": Case(None, "it must exist, since", setup=_journal_lost),
     "results table cut mid-row": Case(None, "trials.csv': line 2 must be a whole row",
                                       setup=_row_cut),
+    "unknown LR schedule": Case(("batch_size: 16", "batch_size: 16, schedule: step"),
+                                "train.schedule must be one of cosine, cosine_restarts, "
+                                "but got 'step'"),
     "verdict margin out of range": Case(("trials: 1", "trials: 1\nmargin: 0.7"),
                                         "0 < margin < 0.5 must hold, but got 0.7"),
     "compare with a missing folder": Case(None, "must exist, but it does not",
