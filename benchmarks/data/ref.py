@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.data import SizeSpec, TaskData, load_dataset
+from benchmarks.data.imbalance import long_tail
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class DatasetRef:
             registry's default (e.g. the other half of a dataset whose first half pretrains).
         sizes: training sizes of this dataset, replacing the suite's ``sizes`` (a small
             dataset cannot reach the sizes of a large one); empty = the suite's.
+        long_tail: make the training pool imbalanced on purpose: the largest class keeps this
+            many times the images of the smallest (:mod:`benchmarks.data.imbalance`); 0 = the
+            pool as it comes.
     """
 
     name: str
@@ -28,6 +32,7 @@ class DatasetRef:
     label: str = ""
     family: str = ""
     sizes: tuple[SizeSpec, ...] = ()
+    long_tail: float = 0.0
 
     @property
     def key(self) -> str:
@@ -37,12 +42,14 @@ class DatasetRef:
     def load(self) -> TaskData:
         """Load the data with its options, under the suite's label and family."""
         task = load_dataset(self.name, **dict(self.options))
+        if self.long_tail:
+            task = long_tail(task, self.long_tail)
         return dataclasses.replace(task, name=self.key, family=self.family or task.family)
 
     def to_yaml(self) -> str | dict[str, Any]:
         """The YAML form (tuples left to :meth:`Suite.to_dict`): the bare name when nothing
         else is set."""
-        if not (self.options or self.label or self.family or self.sizes):
+        if not (self.options or self.label or self.family or self.sizes or self.long_tail):
             return self.name
         out: dict[str, Any] = {"name": self.name, **dict(self.options)}
         if self.label:
@@ -51,6 +58,8 @@ class DatasetRef:
             out["family"] = self.family
         if self.sizes:
             out["sizes"] = [spec.to_yaml() for spec in self.sizes]
+        if self.long_tail:
+            out["long_tail"] = self.long_tail
         return out
 
 
@@ -63,14 +72,25 @@ def parse_dataset(entry: Any, source: str) -> DatasetRef:
             f"{source}: each datasets entry must be a name or a mapping with a 'name', "
             f"but got {entry!r}. Example: {{name: fashion_mnist, root: data, as: fashion}}."
         )
-    rest = {k: v for k, v in entry.items() if k not in ("name", "as", "family", "sizes")}
+    rest = {k: v for k, v in entry.items()
+            if k not in ("name", "as", "family", "sizes", "long_tail")}
     family = entry.get("family", "")
     if family not in ("", "near", "far"):
         raise ValueError(f"{source}: dataset family must be 'near' or 'far', but got {family!r}.")
     options = tuple(sorted((k, _frozen(v)) for k, v in rest.items()))
     sizes = parse_sizes(entry["sizes"], f"{source}: dataset '{entry['name']}'") \
         if "sizes" in entry else ()
-    return DatasetRef(entry["name"], options, str(entry.get("as", "")), family, sizes)
+    return DatasetRef(entry["name"], options, str(entry.get("as", "")), family, sizes,
+                      _long_tail(entry.get("long_tail", 0.0), source))
+
+
+def _long_tail(value: Any, source: str) -> float:
+    """``long_tail``: 0 (none) or a ratio of at least 1."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not (value == 0 or 1 <= value < float("inf")):
+        raise ValueError(f"{source}: long_tail must be 0 or a finite ratio >= 1 (largest class "
+                         f"/ smallest), but got {value!r}. Use e.g. 10.")
+    return float(value)
 
 
 def parse_sizes(value: Any, source: str) -> tuple[SizeSpec, ...]:

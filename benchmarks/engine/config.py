@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from benchmarks.engine.augment import AugmentConfig
+from benchmarks.engine.loss import LossConfig
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class TrainConfig:
             (cosine annealing with warm restarts, :mod:`benchmarks.engine.schedule`).
         restart_epochs: the first cycle of ``cosine_restarts``, in epochs (T_0).
         restart_mult: how many times longer each next cycle is (T_mult).
+        loss: the training loss (:mod:`benchmarks.engine.loss`): a name (``cross_entropy``,
+            ``weighted_cross_entropy``, ``focal``) or a mapping of
+            :class:`~benchmarks.engine.loss.LossConfig` fields (``{name: focal, gamma: 2}``).
         augment: the batch augmentation of training images (:mod:`benchmarks.engine.augment`): a
             name (``none``, ``flip_crop``, ``randaugment``, ``mixup``, ``cutmix``) or a mapping
             of :class:`~benchmarks.engine.augment.AugmentConfig` fields. Anything but ``none``
@@ -58,16 +62,39 @@ class TrainConfig:
     schedule: str = "cosine"
     restart_epochs: int = 5
     restart_mult: int = 2
+    loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _augment_config(self.augment))
+        object.__setattr__(self, "loss", _loss_config(self.loss))
+        if self.loss.name != "cross_entropy" and self.augment.name in ("mixup", "cutmix"):
+            raise ValueError(f"train.loss: {self.loss.name} needs hard labels, but "
+                             f"augment {self.augment.name} mixes them. Use cross_entropy "
+                             "with mixup or cutmix, or another augmentation.")
         if not (isinstance(self.channels_last, bool) or self.channels_last == "auto"):
             raise ValueError(f"train.channels_last: auto, true or false must hold, but got "
                              f"{self.channels_last!r}. Leave it out to measure which is faster.")
         if not self.cache_limit_mb >= 0:
             raise ValueError(f"train.cache_limit_mb: cache_limit_mb >= 0 must hold, but got "
                              f"{self.cache_limit_mb}. Use 0 to never cache a frozen prefix.")
+
+
+def _loss_config(value: object) -> LossConfig:
+    """A :class:`LossConfig` from a name, a mapping of its fields, or itself."""
+    if isinstance(value, LossConfig):
+        return value
+    if isinstance(value, str):
+        return LossConfig(value)
+    if isinstance(value, dict):
+        valid = {f.name for f in dataclasses.fields(LossConfig)}
+        unknown = sorted(set(value) - valid)
+        if unknown:
+            raise ValueError(f"train.loss: keys must be among {sorted(valid)}, but got "
+                             f"{unknown}. Example: {{name: focal, gamma: 2}}.")
+        return LossConfig(**value)
+    raise ValueError(f"train.loss: it must be a name or a mapping, but got {value!r}. "
+                     "Example: weighted_cross_entropy, or {name: focal, gamma: 2}.")
 
 
 def _augment_config(value: object) -> AugmentConfig:

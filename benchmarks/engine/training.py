@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import torch
-import torch.nn.functional as F
 from timm.optim import create_optimizer_v2
 from torch import nn
 
 from benchmarks.engine.augment import make_augment
 from benchmarks.engine.config import TrainConfig
+from benchmarks.engine.loss import Loss, make_loss
 from benchmarks.engine.memory import PeakMemory
 from benchmarks.engine.precision import Precision, make_precision
 from benchmarks.engine.route import choose_route
@@ -91,6 +91,7 @@ def train(
     optimizer = create_optimizer_v2(param_groups(strategy, groups, 0), opt=cfg.optimizer,
                                     **_step_kernel(cfg.optimizer, device))
     augment = make_augment(cfg.augment, model.num_classes)
+    loss_fn = make_loss(cfg.loss, data.y_train, model.num_classes, cfg.label_smoothing, device)
     route = choose_route(model, strategy, groups, data, cfg, augment, device)
     batches = Batches(route.x_train, data.y_train, cfg.batch_size, device, seed, route.prepare,
                       None if route.cached_blocks else augment)
@@ -106,7 +107,7 @@ def train(
                          warmup=cfg.warmup_epochs * steps, restarts=restarts,
                          mult=cfg.restart_mult)
         loss = _train_epoch(route.net, optimizer, batches, cfg, factor, precision,
-                            partial(strategy.penalty, groups))
+                            partial(strategy.penalty, groups), loss_fn)
         with precision.autocast():
             val_acc = _accuracy(route.net, route.x_val, data.y_val, route.prepare, device)
         metrics = {"train_loss": loss, "val_acc": val_acc,
@@ -150,7 +151,8 @@ def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) ->
 
 
 def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
-                 precision: Precision, penalty: Callable[[], torch.Tensor | None]) -> float:
+                 precision: Precision, penalty: Callable[[], torch.Tensor | None],
+                 loss_fn: Loss) -> float:
     """One pass over the training set; returns the mean training loss (penalty included)."""
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     total, count = 0.0, 0
@@ -158,7 +160,7 @@ def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
         apply_schedule(optimizer, factor(i))
         with precision.autocast():
             logits = model(x)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        loss = loss_fn(logits.float(), y)
         extra = penalty()
         if extra is not None:
             loss = loss + extra.float()

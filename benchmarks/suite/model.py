@@ -10,6 +10,7 @@ from benchmarks.data import SizeSpec
 from benchmarks.data.ref import DatasetRef
 from benchmarks.engine.augment import AugmentConfig
 from benchmarks.engine.config import TrainConfig
+from benchmarks.engine.loss import LossConfig
 from benchmarks.messages import did_you_mean
 from benchmarks.models.pretrain import PretrainConfig
 from benchmarks.models.ref import BackboneRef
@@ -216,8 +217,8 @@ def _section(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
     _check_keys(value, cls, path, where)
     fields = {}
     for key, item in value.items():
-        if hints(cls)[key] is AugmentConfig and isinstance(item, dict):
-            item = _section(AugmentConfig, item, (*path, key), where)
+        if hints(cls)[key] in (AugmentConfig, LossConfig) and isinstance(item, dict):
+            item = _section(hints(cls)[key], item, (*path, key), where)
         check_scalar(hints(cls)[key], item, (*path, key), where)
         _located(where((*path, key)), cls, {key: item})  # the field's own __post_init__ checks
         fields[key] = item

@@ -11,6 +11,7 @@ from typing import Any
 
 import timm.optim
 
+from benchmarks.engine.loss import LOSSES
 from benchmarks.engine.schedule import SCHEDULES
 from benchmarks.messages import did_you_mean
 from benchmarks.suite.yaml_lines import KeyPath
@@ -150,6 +151,11 @@ _RULES: dict[str, Rule] = {
                                    "Use e.g. 1.0, or null for no clipping"),
     "train.patience": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 10"),
     "train.schedule": _one_of(lambda: SCHEDULES),
+    "train.loss": _holds(lambda v: not isinstance(v, str) or v in LOSSES,
+                         "{} in " + ", ".join(LOSSES), "Use e.g. weighted_cross_entropy"),
+    "train.loss.name": _one_of(lambda: LOSSES),
+    "train.loss.gamma": _holds(lambda v: v >= 0, "{} >= 0", "Use e.g. 2 (the focal loss "
+                               "paper's)"),
     "train.restart_epochs": _holds(lambda v: v >= 1, "{} >= 1", "Use e.g. 5 (the tutorials' T_0)"),
     "train.restart_mult": _holds(lambda v: v >= 1, "{} >= 1",
                                  "Use e.g. 2 (the tutorials' T_mult)"),
