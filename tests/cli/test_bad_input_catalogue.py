@@ -243,8 +243,8 @@ CATALOGUE = {
     "unknown loss": Case(("batch_size: 16", "batch_size: 16, loss: {name: focl}"),
                          "tiny.yaml:9: train.loss.name must be one of cross_entropy, "
                          "weighted_cross_entropy, focal, but got 'focl'. Did you mean: focal?"),
-    "negative focal gamma": Case(("batch_size: 16", "batch_size: 16, loss: {name: focal, "
-                                  "gamma: -1}"), "tiny.yaml:9: train.loss.gamma >= 0 must hold"),
+    "negative focal gamma": Case(("batch_size: 16", ("batch_size: 16, loss: {name: focal, "
+                                  "gamma: -1}")), "tiny.yaml:9: train.loss.gamma >= 0 must hold"),
     "long tail below 1": Case(("[synth_far]", "[{name: synth_far, long_tail: 0.5}]"),
                               "tiny.yaml:3: long_tail must be 0 or a finite ratio >= 1"),
     "verdict margin out of range": Case(("trials: 1", "trials: 1\nmargin: 0.7"),
