@@ -14,6 +14,7 @@ from benchmarks.results.layout import check_report_folder
 from report import plot_data, sections
 from report.answer import measured_table
 from report.completeness import completeness_blocks
+from report.confusion import macro_scores
 from report.figure_base import FigureFile
 from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
@@ -218,7 +219,9 @@ def _answer_blocks(table: pd.DataFrame, out: Path) -> list[Block]:
 def _figure_blocks(acc: pd.DataFrame, figures: list[FigureFile]) -> list[Block]:
     return [
         Heading("2. Accuracy by training-set size"), Image(figures[0]),
-        Paragraph("Test accuracy over seeds (accuracy_by_size.csv)."), Table(acc),
+        Paragraph("Test accuracy over seeds, and the mean macro F1, precision and recall "
+                  "(the last two from the confusion counts; accuracy_by_size.csv)."),
+        Table(acc),
         Heading("3. Learning-rate sensitivity"), Image(figures[1]),
     ]
 
@@ -246,6 +249,8 @@ def build_report(results_dir: Path) -> Path:
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
     margin = read_margin(results_dir / "suite.yaml")
+    if confusion is not None and "mlflow_run_id" in final:
+        final = final.merge(macro_scores(confusion), on="mlflow_run_id", how="left")
     out = check_report_folder(results_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

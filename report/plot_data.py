@@ -15,8 +15,10 @@ STRATEGY_ORDER: tuple[str, ...] = (
 STATUS_ORDER: tuple[str, ...] = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
 ACCURACY_COLUMNS = [
     "dataset", "backbone", "n_train", "regime", "strategy",
-    "mean", "ci_low", "ci_high", "n_seeds",
+    "mean", "ci_low", "ci_high", "n_seeds", "macro_f1", "macro_precision", "macro_recall",
 ]
+MACRO_COLUMNS = ("test_macro_f1", "macro_precision", "macro_recall")
+"""Per-seed macro scores averaged beside accuracy (NaN where a results folder lacks them)."""
 LR_POINT_COLUMNS = ["dataset", "backbone", "regime", "n_train", "strategy", "lr", "val_acc"]
 GAIN_COLUMNS = ["dataset", "backbone", "n_train", "regime", "strategy",
                 "default_val_acc", "best_val_acc", "gain"]
@@ -42,7 +44,9 @@ def ordered_regimes(names: pd.Series | list[str]) -> list[str]:
 
 
 def accuracy_by_size(final: pd.DataFrame) -> pd.DataFrame:
-    """Mean test accuracy with a 95% t-interval over seeds, per cell.
+    """Mean test accuracy with a 95% t-interval over seeds, per cell, and the mean macro F1,
+    precision and recall (the last two from the confusion counts, :func:`report.confusion.
+    macro_scores`, where the caller joined them).
 
     Args:
         final: Rows of ``final.csv`` (one per seed).
@@ -55,9 +59,9 @@ def accuracy_by_size(final: pd.DataFrame) -> pd.DataFrame:
     keys = ["dataset", "backbone", "n_train", "regime", "strategy"]
     for key, group in final.groupby(keys, sort=False):
         interval = t_interval(group["test_acc"], bounds=ACCURACY_BOUNDS)
-        rows.append(
-            (*key, interval.mean, interval.low, interval.high, interval.n)
-        )
+        macros = [float(pd.to_numeric(group[c], errors="coerce").mean()) if c in group
+                  else float("nan") for c in MACRO_COLUMNS]
+        rows.append((*key, interval.mean, interval.low, interval.high, interval.n, *macros))
     return _sorted_cells(pd.DataFrame(rows, columns=ACCURACY_COLUMNS))
 
 
