@@ -8,7 +8,6 @@ import time
 from benchmarks.driver import liveness, tuning
 from benchmarks.driver.cell import (
     CellRun,
-    cell_summary,
     close_parent,
     images,
     interrupted_run_id,
@@ -18,6 +17,7 @@ from benchmarks.driver.cell import (
     strategy_context,
 )
 from benchmarks.driver.final_run import run_final
+from benchmarks.driver.summary import cell_summary
 from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, release_memory
 from benchmarks.suite.model import Suite
 from strategies import get_strategy

@@ -66,8 +66,8 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "augment", _augment_config(self.augment))
-        object.__setattr__(self, "loss", _loss_config(self.loss))
+        for key in SUBSECTIONS:
+            object.__setattr__(self, key, _sub_config(key, getattr(self, key)))
         if self.loss.name != "cross_entropy" and self.augment.name in ("mixup", "cutmix"):
             raise ValueError(f"train.loss: {self.loss.name} needs hard labels, but "
                              f"augment {self.augment.name} mixes them. Use cross_entropy "
@@ -80,35 +80,25 @@ class TrainConfig:
                              f"{self.cache_limit_mb}. Use 0 to never cache a frozen prefix.")
 
 
-def _loss_config(value: object) -> LossConfig:
-    """A :class:`LossConfig` from a name, a mapping of its fields, or itself."""
-    if isinstance(value, LossConfig):
-        return value
-    if isinstance(value, str):
-        return LossConfig(value)
-    if isinstance(value, dict):
-        valid = {f.name for f in dataclasses.fields(LossConfig)}
-        unknown = sorted(set(value) - valid)
-        if unknown:
-            raise ValueError(f"train.loss: keys must be among {sorted(valid)}, but got "
-                             f"{unknown}. Example: {{name: focal, gamma: 2}}.")
-        return LossConfig(**value)
-    raise ValueError(f"train.loss: it must be a name or a mapping, but got {value!r}. "
-                     "Example: weighted_cross_entropy, or {name: focal, gamma: 2}.")
+SUBSECTIONS = {"augment": (AugmentConfig, "flip_crop", "{name: mixup, mixup_alpha: 0.2}"),
+               "loss": (LossConfig, "weighted_cross_entropy", "{name: focal, gamma: 2}")}
+"""Fields of :class:`TrainConfig` given as a name or a mapping: (class, example name,
+example mapping)."""
 
 
-def _augment_config(value: object) -> AugmentConfig:
-    """An :class:`AugmentConfig` from a name, a mapping of its fields, or itself."""
-    if isinstance(value, AugmentConfig):
+def _sub_config(key: str, value: object) -> object:
+    """``train.<key>`` as its config class: from a name, a mapping of its fields, or itself."""
+    cls, name, mapping = SUBSECTIONS[key]
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
-        return AugmentConfig(value)
+        return cls(value)
     if isinstance(value, dict):
-        valid = {f.name for f in dataclasses.fields(AugmentConfig)}
+        valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(value) - valid)
         if unknown:
-            raise ValueError(f"train.augment: keys must be among {sorted(valid)}, but got "
-                             f"{unknown}. Example: {{name: mixup, mixup_alpha: 0.2}}.")
-        return AugmentConfig(**value)
-    raise ValueError(f"train.augment: it must be a name or a mapping, but got {value!r}. "
-                     "Example: flip_crop, or {name: mixup, mixup_alpha: 0.2}.")
+            raise ValueError(f"train.{key}: keys must be among {sorted(valid)}, but got "
+                             f"{unknown}. Example: {mapping}.")
+        return cls(**value)
+    raise ValueError(f"train.{key}: it must be a name or a mapping, but got {value!r}. "
+                     f"Example: {name}, or {mapping}.")

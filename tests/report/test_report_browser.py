@@ -20,6 +20,16 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
 
 
+def _chrome():
+    """Headless Chromium with a 1280-pixel-wide window, as a reader's laptop shows a page."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1280,4000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     """The report of a small results folder, open in headless Chromium."""
@@ -28,12 +38,7 @@ def page(tmp_path_factory):
     pd.DataFrame(_final_rows()).to_csv(folder / "final.csv", index=False)
     (folder / "run.json").write_text(json.dumps({"suite": "quickstart", "size_scale": 0.1}))
     build_report(folder)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--window-size=1280,4000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    driver = _chrome()
     driver.get((folder / "report" / "report.html").as_uri())
     yield driver, folder
     driver.quit()
@@ -81,12 +86,7 @@ still show at 9 px or more."""
 
 @pytest.fixture(scope="module")
 def chrome():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--window-size=1280,4000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    driver = _chrome()
     yield driver
     driver.quit()
 

@@ -33,19 +33,24 @@ class HeadAndTop(Strategy):
 '''
 
 
+def _install(folder, monkeypatch, module: str, source: str, entry: str) -> None:
+    """'Install' a package: ``module.py`` and a dist-info advertising ``entry`` (``name =
+    module:Class``) in the strategies' entry-point group, on sys.path; a fresh registry."""
+    (folder / f"{module}.py").write_text(source)
+    dist = folder / f"{module}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[ftbench.strategies]\n{entry}\n")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+
+
 @pytest.fixture
 def installed_plugin(tmp_path, monkeypatch):
     """A package with an entry point, 'installed' by putting its dist-info on sys.path."""
-    (tmp_path / "ftbench_plugin_demo.py").write_text(textwrap.dedent(PLUGIN))
-    dist = tmp_path / "ftbench_plugin_demo-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ftbench-plugin-demo\n"
-                                   "Version: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        "[ftbench.strategies]\nhead_and_top = ftbench_plugin_demo:HeadAndTop\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    _install(tmp_path, monkeypatch, "ftbench_plugin_demo", textwrap.dedent(PLUGIN),
+             "head_and_top = ftbench_plugin_demo:HeadAndTop")
     yield
     sys.modules.pop("ftbench_plugin_demo", None)
 
@@ -89,16 +94,8 @@ def test_the_readme_s_plugin_trains_only_what_it_declares_and_caches_its_frozen_
     from strategies import layer_groups
     from tests.conftest import tiny_data, tiny_model
 
-    (tmp_path / "ftbench_readme_plugin.py").write_text(_readme_plugin())
-    dist = tmp_path / "ftbench_readme_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ftbench-readme-plugin\n"
-                                   "Version: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        "[ftbench.strategies]\ntop_bitfit = ftbench_readme_plugin:TopBitFit\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    _install(tmp_path, monkeypatch, "ftbench_readme_plugin", _readme_plugin(),
+             "top_bitfit = ftbench_readme_plugin:TopBitFit")
     try:
         cls = registry.get_strategy("top_bitfit")
         model = tiny_model("test_resnet")
