@@ -20,6 +20,7 @@ from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
 from report.guideline import compare_to_guideline
 from report.guideline_table import GUIDELINES, SOURCE_SIZE_TABLE
+from report.pictures import picture_blocks
 from report.provenance import provenance_blocks, title_blocks
 from report.render import (
     Block,
@@ -262,6 +263,7 @@ def build_report(results_dir: Path) -> Path:
                   + sections.curve_blocks(trials, epochs, out)
                   + sections.importance_blocks(trials, out)
                   + sections.confusion_blocks(final, confusion, out)
+                  + picture_blocks(results_dir, out)
                   + provenance_blocks(results_dir, info, trials, final))
         title = blocks[0].text if isinstance(blocks[0], Heading) else "ftbench report"
         (out / "report.html").write_text(render_html(blocks, title), encoding="utf-8")

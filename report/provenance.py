@@ -119,7 +119,7 @@ def provenance_blocks(results_dir: Path, info: dict, trials: pd.DataFrame,
     """The provenance section: compute, run facts and the suite file exactly as it ran."""
     suite_file = results_dir / "suite.yaml"
     blocks: list[Block] = [
-        Heading("11. Provenance"),
+        Heading("12. Provenance"),
         Paragraph("Everything in this report was computed from the CSV files of this results "
                   "folder (never from MLflow or Optuna's storage); run.json holds the facts "
                   "below."),

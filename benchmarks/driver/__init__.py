@@ -8,6 +8,7 @@ table of the backbones. ``runner.run_suite`` is the entry.
 
 __all__ = [
     "cell", "cells_run", "costs_table", "dry_run", "final_run", "grid", "liveness", "machine",
+    "pictures",
     "progress", "resume_guard", "run_info", "runner", "storage", "summary", "tracking", "tuning",
     "workers",
 ]

@@ -87,7 +87,7 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
         tuning.offer_seeds(finals, missing)
         while (claim := tuning.claim_seed(finals)) is not None:
             trial, seed = claim
-            run_seed(run, best, trial, seed, finals)
+            run_seed(run, best, trial, seed, finals, pictures=seed == min(suite.seeds))
     all_in = len(final_seeds_done(run)) == len(suite.seeds)
     if best is None or (all_in and not tuning.running_elsewhere(finals)):
         close_parent(run)
@@ -95,15 +95,18 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
         close_parent(run, "FAILED")
 
 
-def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals) -> None:
-    """One final re-run; a failure is a warning on stderr, never the end of the suite."""
+def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals,
+             pictures: bool = False) -> None:
+    """One final re-run; a failure is a warning on stderr, never the end of the suite.
+    ``pictures``: also save its features and Grad-CAM maps (the cell's first seed)."""
     run.progress.start(f"{progress_label(run)} seed {seed}",  # claim_seed marked it alive
                        weight=images(run))
     failure = None
     try:
         with liveness.heartbeat(trial):
             row = run_final(run, best[0], best[1], seed,
-                            on_start=lambda run_id: liveness.mark_alive(trial, run_id))
+                            on_start=lambda run_id: liveness.mark_alive(trial, run_id),
+                            pictures=pictures)
         tuning.tell(finals, trial, row["test_acc"])
     except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
         tuning.tell(finals, trial, state=tuning.TrialState.FAIL)

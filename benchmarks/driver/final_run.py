@@ -19,15 +19,19 @@ from benchmarks.driver.cell import (
     result_columns,
     tensor_data,
 )
+from benchmarks.driver.pictures import pictures_path, save_pictures
 from benchmarks.engine.training import TrainResult, predict, train
 from strategies import get_strategy, layer_groups
 
 
 def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int,
-              on_start: Callable[[str], None] = lambda run_id: None) -> dict:
+              on_start: Callable[[str], None] = lambda run_id: None,
+              pictures: bool = False) -> dict:
     """Retrain the cell's best configuration with ``seed`` and score it on the test split.
 
     ``on_start(run_id)`` is called once its MLflow run exists (to find it after a crash).
+    ``pictures``: also save the features and Grad-CAM maps the report draws
+    (:mod:`benchmarks.driver.pictures`).
     """
     strategy_cls = get_strategy(run.cell.strategy)
     strategy = strategy_cls(strategy_cls.config_cls.from_dict(config))
@@ -49,7 +53,11 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         model.load_state_dict(result.best_state)
         test = run.task.test
         truth = test.labels.numpy()
-        pred = predict(model, test.images, data, torch.device(run.train_cfg.device)).numpy()
+        device = torch.device(run.train_cfg.device)
+        pred = predict(model, test.images, data, device).numpy()
+        if pictures:
+            save_pictures(pictures_path(run.writer.folder, run.cell.key), model, test.images,
+                          test.labels, data, device)
     except BaseException:
         run.tracker.end_run(run_id, "FAILED")
         raise

@@ -85,7 +85,8 @@ NEW_FILES = ("tuning_gain.csv", "cost_points.csv", "best_curves.csv", "param_imp
              *(f"figures/{name}.{ext}" for name in NEW_FIGURES for ext in ("png", "svg")))
 NEW_HEADINGS = ["## 6. Gain of tuning over the guideline default", "## 7. Accuracy against cost",
                 "## 8. Training curves of the best trials", "## 9. Hyperparameter importances",
-                "## 10. Confusion matrices of the best models", "## 11. Provenance"]
+                "## 10. Confusion matrices of the best models",
+                "## 11. What the strategies do to the features", "## 12. Provenance"]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_malicious_names_only_escaped(results_dir, built):
     markdown = built.read_text()
     outside_code = re.sub(r"^```.*?^```$", "", markdown, flags=re.MULTILINE | re.DOTALL)
     assert "<script" not in outside_code.lower()  # in a fenced block CommonMark shows text
-    assert "description: '<script>" in markdown.split("## 11. Provenance")[1]
+    assert "description: '<script>" in markdown.split("## 12. Provenance")[1]
 
 
 def test_guideline_table_csv(results_dir, built):
@@ -182,7 +183,7 @@ def test_missing_or_empty_inputs(results_dir, tmp_path, name, content):
 def test_new_sections_follow_the_old_ones_with_figure_and_caption(built):
     text = built.read_text()
     headings = re.findall(r"^## .*$", text, flags=re.MULTILINE)
-    assert headings[-7:] == ["## 5. Data size x domain similarity, and negative transfer",
+    assert headings[-8:] == ["## 5. Data size x domain similarity, and negative transfer",
                              *NEW_HEADINGS]
     files = [("tuning_gain", "tuning_gain"), ("accuracy_vs_cost", "cost_points"),
              ("best_curves", "best_curves"), ("param_importance", "param_importance"),
@@ -231,7 +232,7 @@ def test_confusion_of_the_best_strategy_summed_over_seeds(results_dir, built):
 
 
 def test_provenance_shows_the_suite_file_escaped_and_the_compute(results_dir, built):
-    section = built.read_text().split("## 11. Provenance")[1]
+    section = built.read_text().split("## 12. Provenance")[1]
     assert "training time of the 80 tuning trials: 120 s" in section
     assert "wall time of the run: 12 s" in section
     assert "name: quickstart" in section
