@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -133,6 +134,19 @@ def _check_stale_after(seconds: float) -> None:
                          "default 1800, or a value such as 600 for short epochs.")
 
 
+def _stop_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a batch system or session ending the run) stops it as Ctrl-C does: the
+    trial in flight is recorded as interrupted and retried when the suite runs again."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _catch_stops() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, even where the shell that started the run
+    in the background set SIGINT to be ignored (Python then installs no handler)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_as_interrupt)
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
     from benchmarks.driver.machine import check_workers
     from benchmarks.driver.runner import RunOptions, run_suite
@@ -161,6 +175,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
                          n_workers=n_workers, threads=args.threads, worker=worker,
                          extend=args.extend, started=start)
     set_threads(options)
+    _catch_stops()
     out = run_suite(suite, options)
     ran = time.perf_counter() - start
     print(f"results: {out}/ (trials.csv, final.csv, epochs.csv)")

@@ -5,6 +5,7 @@ the report builds. (A kill in the middle of a trial is in test_workers.py.)"""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -118,3 +119,33 @@ def test_a_kill_during_the_report_is_resumed(tmp_path):
     _kill_when(args, lambda: (out / "run.json").exists())  # written just before the report
     assert _rows(out / "final.csv") == 3
     _resume_and_check(tmp_path, args)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_a_background_sigint_stop_the_run_as_ctrl_c_does(tmp_path, signum):
+    """A session's end (SIGTERM), or Ctrl-C sent to a run that a shell started in the
+    background with SIGINT ignored, stops the trial in flight as interrupted: the storage
+    holds no trial left RUNNING, so a resume on any machine retries it at once."""
+    import optuna
+
+    suite = tmp_path / "long.yaml"
+    suite.write_text(SUITE.format(pretrain_epochs=1).replace("max_epochs: 3", "max_epochs: 400")
+                     .replace("name: kill", "name: long"))
+    args = ["run", str(suite), "--results-dir", str(tmp_path / "r"), "--cache-dir",
+            str(tmp_path / "c"), "--no-progress", "--no-report"]
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "benchmarks.cli", *args])
+    proc = subprocess.Popen(["bash", "-c", f"trap '' INT; exec {command}"],  # as `cmd &` does
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    epochs = tmp_path / "r" / "long" / "epochs.csv"
+    deadline = time.time() + 300
+    while _rows(epochs) < 2:
+        assert proc.poll() is None and time.time() < deadline, "no epoch came"
+        time.sleep(0.1)
+    os.kill(proc.pid, signum)
+    assert proc.wait(timeout=60) != 0
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(tmp_path / "r" / "long" / "optuna.journal")))
+    states = [t.state for s in optuna.get_all_study_summaries(storage)
+              for t in optuna.load_study(study_name=s.study_name, storage=storage).trials]
+    assert states and optuna.trial.TrialState.RUNNING not in states
