@@ -34,8 +34,9 @@ def fingerprint(suite: Suite, tasks: dict[str, TaskData]) -> dict[str, Any]:
     settings = _without_places(settings)
     settings["backbones"] = [_weights_hashed(ref, entry) for ref, entry
                              in zip(suite.backbones, settings["backbones"])]
-    return {"settings": settings,
-            "data": {key: task_digest(task) for key, task in sorted(tasks.items())}}
+    value = {"settings": settings,
+             "data": {key: task_digest(task) for key, task in sorted(tasks.items())}}
+    return json.loads(json.dumps(value))  # as read back from fingerprint.json: keys as text
 
 
 def task_digest(task: TaskData) -> str:

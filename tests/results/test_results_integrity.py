@@ -161,3 +161,13 @@ def test_a_damaged_middle_row_is_named_by_status_too(earlier, capsys):
     (out / "final.csv").write_text(lines[0] + cut + "".join(lines[1:]))
     assert main(["status", str(out)]) == 2
     assert "final.csv': line 2 must have 25 fields" in capsys.readouterr().err
+
+
+def test_a_suite_with_epochs_by_size_resumes_in_its_own_folder(tmp_path):
+    """JSON writes the sizes of epochs_by_size as text: the fingerprint a run computes must
+    equal the one it reads back, or no built-in suite (they all set epochs_by_size) resumes."""
+    text = SUITE.replace("sizes: [20]", "sizes: [20]\nepochs_by_size: {20: 2}")
+    assert _run(tmp_path, text) == 0
+    trials = (tmp_path / "results" / "tiny" / "trials.csv").read_text()
+    assert _run(tmp_path, text) == 0
+    assert (tmp_path / "results" / "tiny" / "trials.csv").read_text() == trials
