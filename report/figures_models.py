@@ -117,7 +117,7 @@ def confusion_figure(confusion: pd.DataFrame, out_dir: Path, empty_message: str,
         The written figure: a panel per (dataset, backbone, n_train).
     """
     name = "confusion_best"
-    caption = ("Test confusion matrix of each cell's best strategy (highest mean test "
+    caption = ("Test confusion matrix of each cell's best strategy (highest mean validation "
                "accuracy), counts summed over its seeds; each row (true class) sums to 1.")
     if confusion.empty:
         return empty_figure(out_dir, name, caption, empty_message)

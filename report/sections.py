@@ -131,8 +131,8 @@ def confusion_blocks(final: pd.DataFrame, confusion: pd.DataFrame | None,
     return _figure_section(
         "10. Confusion matrices of the best models", best_confusion(final, confusion),
         "confusion_best.csv", out, partial(confusion_figure, empty_message=empty),
-        "Per cell, the strategy with the highest mean test accuracy over seeds (as in "
-        "section 2); its seeds' test predictions, counted in confusion.csv, are summed and "
+        "Per cell, the best strategy (the highest mean validation accuracy over seeds, as in "
+        "section 1); its seeds' test predictions, counted in confusion.csv, are summed and "
         "each true class's row is divided by its test images, so the diagonal is the "
         "per-class recall (confusion_best.csv).")
 
