@@ -19,7 +19,7 @@ from report.verdicts import (
     NOT_TESTED,
     Verdict,
     best_on_validation,
-    difference,
+    cell_difference,
     holm,
     judge,
     points_text,
@@ -155,8 +155,7 @@ def _strategy_part(cell: pd.DataFrame, guide: Guideline, margin: float) -> dict:
     ran = guide.strategy in intervals
     by_seed = cell.groupby(["strategy", "seed"])["test_acc"].mean()
     mine = cell[cell["strategy"] == best]
-    diff = difference(by_seed.loc[guide.strategy], by_seed.loc[best]) if ran and (
-        guide.strategy != best) else difference(pd.Series(dtype=float), pd.Series(dtype=float))
+    diff = cell_difference(by_seed, guide.strategy, best)
     verdict = judge(guide.strategy, best, ran, diff, margin)
     best_iv, guide_iv = intervals[best], intervals.get(guide.strategy, none)
     return {

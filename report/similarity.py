@@ -24,7 +24,7 @@ from report.verdicts import (
     DISAGREES,
     MARGIN,
     best_on_validation,
-    difference,
+    cell_difference,
     holm,
     judge,
 )
@@ -83,7 +83,7 @@ def _transfer(cell: pd.DataFrame, means: dict[str, float], by_seed: pd.Series,
                 "diff_high": math.nan, "p_value": math.nan, "p_holm": math.nan,
                 "negative_transfer": "not measured (from_scratch or pretrained missing)"}
     best = best_on_validation(pretrained)
-    diff = difference(by_seed.loc[SCRATCH], by_seed.loc[best])
+    diff = cell_difference(by_seed, SCRATCH, best)
     verdict = judge(SCRATCH, best, True, diff, margin)
     flag = {AGREES: "yes (from_scratch is not worse by more than the margin)",
             DISAGREES: "no (pretraining helps by more than the margin)"}.get(
@@ -104,8 +104,7 @@ def _advice(cell: pd.DataFrame, family: str, amount: str, means: dict[str, float
                 "advice_verdict": "not in the table (middle amount or no family)"}
     text, strategy = advice
     ran = strategy in means
-    diff = difference(by_seed.loc[strategy], by_seed.loc[best]) if ran and strategy != best \
-        else difference(pd.Series(dtype=float), pd.Series(dtype=float))
+    diff = cell_difference(by_seed, strategy, best)
     verdict = judge(strategy, best, ran, diff, margin)
     return {"advice": text, "advice_strategy": strategy, "best_strategy": best,
             "advice_verdict": str(verdict)}

@@ -82,6 +82,15 @@ def difference(claim: pd.Series, best: pd.Series) -> Difference:
     return Difference(n, mean, mean - half, mean + half, p_value, effect, sd)
 
 
+def cell_difference(by_seed: pd.Series, claim: str, best: str) -> Difference:
+    """:func:`difference` of two strategies of a cell's per-(strategy, seed) test accuracy;
+    no pairs when ``claim`` is ``best`` or did not run."""
+    strategies = by_seed.index.get_level_values(0)
+    if claim == best or claim not in strategies:
+        return difference(pd.Series(dtype=float), pd.Series(dtype=float))
+    return difference(by_seed.loc[claim], by_seed.loc[best])
+
+
 def _half_width(sd: float, n: int) -> float:
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)) if sd > 0 else 0.0
 
