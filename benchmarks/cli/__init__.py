@@ -4,4 +4,4 @@ of its outputs (``status_text``, ``pretrain_cmd``). The only package that prints
 
 from benchmarks.cli.commands import main
 
-__all__ = ["commands", "main", "pretrain_cmd", "status_text"]
+__all__ = ["commands", "folder_commands", "main", "pretrain_cmd", "status_text"]

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from benchmarks.cli.folder_commands import cmd_compare, cmd_report
+
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE, as a shell reports a command whose reader closed the pipe."""
@@ -225,49 +227,6 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print(yaml.safe_dump(load_suite(args.suite).to_dict(), sort_keys=False), end="")
 
 
-def _results_folder(folder: Path) -> Path:
-    """``folder`` if it is an existing folder; else one line saying what it is."""
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"results folder '{folder}': it must be a folder, but it is a "
-                         "file. Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
-    if not folder.is_dir():
-        raise ValueError(f"results folder '{folder}': it must exist, but it does not. "
-                         "Run `ftbench run` first.")
-    return folder
-
-
-def _cmd_report(args: argparse.Namespace) -> None:
-    from report import build_report
-
-    markdown = build_report(_results_folder(args.folder))
-    print(f"report: {markdown}")
-    if args.format:
-        from report.export import export_tables
-
-        for path in export_tables(markdown.parent, args.format):
-            print(f"table:  {path}")
-
-
-def _cmd_compare(args: argparse.Namespace) -> None:
-    from report.build import FINAL_REQUIRED, read_results_csv
-    from report.compare import compare_finals, markdown, summary_lines
-
-    if not 0 < args.margin < 0.5:
-        raise ValueError(f"--margin: 0 < margin < 0.5 must hold, but got {args.margin}. Use "
-                         "e.g. 0.01 (one accuracy point).")
-    folders = [_results_folder(f) for f in (args.a, args.b)]  # both named before any read
-    finals = [read_results_csv(f / "final.csv", FINAL_REQUIRED) for f in folders]
-    table = compare_finals(*finals, margin=args.margin)
-    text = "\n".join(summary_lines(args.a, args.b, table, args.margin)) + "\n\n" + \
-        markdown(table)
-    print(text, end="")
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "compare.csv", index=False)
-        (args.out / "compare.md").write_text(text, encoding="utf-8")
-        print(f"written: {args.out / 'compare.csv'}, {args.out / 'compare.md'}")
-
-
 def _cmd_status(args: argparse.Namespace) -> None:
     from benchmarks.cli.status_text import format_status
     from benchmarks.results.status import suite_status
@@ -275,9 +234,10 @@ def _cmd_status(args: argparse.Namespace) -> None:
     print(format_status(suite_status(args.folder)))
 
 
+
 COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd_show,
-            "report": _cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status,
-            "compare": _cmd_compare}
+            "report": cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status,
+            "compare": cmd_compare}
 
 
 def one_line(message: str) -> str:
