@@ -30,8 +30,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from report.build import FINAL_REQUIRED, read_results_csv
     from report.compare import compare_finals, markdown, summary_lines
+    from report.inputs import FINAL_REQUIRED, read_results_csv
 
     if not 0 < args.margin < 0.5:
         raise ValueError(f"--margin: 0 < margin < 0.5 must hold, but got {args.margin}. Use "

@@ -35,23 +35,24 @@ def format_status(status: SuiteStatus) -> str:
 def _spent_line(s: SuiteStatus) -> str:
     """Recorded training time, and what the untimed epochs of pruned trials add."""
     line = f"time spent: {_duration(s.train_time_s)} of training (sum of train_time_s)"
-    if s.untimed_epochs:
-        rate = s.seconds_per_epoch
-        extra = f"about {_duration(s.untimed_epochs * rate)}" if rate else "unknown time"
-        line += f", plus {extra} for {s.untimed_epochs:,} untimed epochs of pruned/failed trials"
+    untimed = s.speed.total.untimed_epochs
+    if untimed:
+        extra = s.speed.untimed_s
+        extra_text = "unknown time" if extra is None else f"about {_duration(extra)}"
+        line += f", plus {extra_text} for {untimed:,} untimed epochs of pruned/failed trials"
     return line
 
 
 def _left_line(s: SuiteStatus) -> str:
-    """Estimated time left from the budgeted epochs and the measured seconds per epoch."""
+    """An upper bound of the time left: the budgeted epochs at the measured speeds."""
     if s.epochs_left == 0:
         return "time left: none, no budgeted epoch is left"
-    to_go = f"{s.epochs_left:,} budgeted epochs to go"
-    rate = s.seconds_per_epoch
-    if rate is None or s.time_left_s is None:
+    to_go = f"{s.epochs_left:,} budgeted epochs, {s.images_left:,} training images, to go"
+    if s.time_left_s is None:
         return f"time left: unknown until an epoch is timed ({to_go})"
-    shown = f"{rate:.2f}" if rate >= 0.1 else f"{rate:.2g}"
-    return f"time left: about {_duration(s.time_left_s)} ({shown} s per epoch, {to_go})"
+    return (f"time left: about {_duration(s.expected_left_s or 0.0)} at the pruning and early "
+            f"stopping seen so far, at most {_duration(s.time_left_s)} ({to_go}, at each "
+            "strategy's measured seconds per image)")
 
 
 def _update_line(s: SuiteStatus) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.results.csv_check import read_checked
+from benchmarks.results.speed import Speed, measure_speed, seconds_left
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
 """Trial states of ``trials.csv``, in display order."""
@@ -29,6 +30,8 @@ class CellProgress:
 
     key: str
     max_epochs: int
+    n_train: int
+    strategy: str
     trials_done: int  # trial rows of any status (pruned and failed trials use the budget),
     # except those of interrupted trials that another row retries (``retry_of``)
     trials_complete: int
@@ -53,11 +56,20 @@ class CellProgress:
         return self.trials_done > 0 or self.seeds_done > 0
 
     @property
+    def units_left(self) -> dict[str, int]:
+        """Trainings still to run, by kind: ``trial`` and ``final`` (seeds)."""
+        return {"trial": max(0, self.trials_planned - self.trials_done),
+                "final": max(0, self.seeds_owed - self.seeds_done)}
+
+    @property
     def epochs_left(self) -> int:
         """Budgeted epochs still to run: (trials left + seeds left) x max_epochs."""
-        units = max(0, self.trials_planned - self.trials_done)
-        units += max(0, self.seeds_owed - self.seeds_done)
-        return units * self.max_epochs
+        return sum(self.units_left.values()) * self.max_epochs
+
+    @property
+    def images_left(self) -> int:
+        """Budgeted training image-epochs still to run: epochs left x n_train."""
+        return self.epochs_left * self.n_train
 
 
 @dataclass(frozen=True)
@@ -67,14 +79,17 @@ class SuiteStatus:
     suite: str
     cells: tuple[CellProgress, ...]  # every planned cell, in plan order
     states: dict[str, int]  # trial rows of planned cells per status, every one of STATES
-    train_time_s: float  # sum of train_time_s over all rows of trials.csv and final.csv
-    timed_epochs: int  # epochs_run of the rows with a train_time_s
-    untimed_epochs: int  # epochs_run of rows without one (pruned and failed trials)
+    speed: Speed  # timing of all rows of trials.csv and final.csv, per strategy
     ignored_rows: int  # rows of cells or seeds that plan.json does not list
     partial_rows: int  # last rows without their end of line (being written, or cut short)
     started: datetime | None  # the latest run's start, from plan.json
     last_update: datetime | None  # modification time of the newer of trials.csv, final.csv
     last_update_file: str  # which of the two (empty if neither exists)
+
+    @property
+    def train_time_s(self) -> float:
+        """Sum of train_time_s over all rows of trials.csv and final.csv."""
+        return self.speed.total.time_s
 
     @property
     def cells_done(self) -> int:
@@ -117,17 +132,22 @@ class SuiteStatus:
         return sum(c.epochs_left for c in self.cells if not c.done)
 
     @property
-    def seconds_per_epoch(self) -> float | None:
-        """Measured training seconds per epoch; None before any timed epoch."""
-        return self.train_time_s / self.timed_epochs if self.timed_epochs else None
+    def images_left(self) -> int:
+        """Budgeted training image-epochs of every unfinished cell."""
+        return sum(c.images_left for c in self.cells if not c.done)
 
     @property
     def time_left_s(self) -> float | None:
-        """Estimated seconds left: epochs left x seconds per epoch; None if unknown."""
-        if self.epochs_left == 0:
-            return 0.0
-        rate = self.seconds_per_epoch
-        return None if rate is None else self.epochs_left * rate
+        """An upper bound of the seconds left: every unfinished cell's budgeted image-epochs
+        at its strategy's measured seconds per image (any strategy's before its own is
+        timed); None before any epoch is timed."""
+        return seconds_left(self.cells, self.speed, expected=False)
+
+    @property
+    def expected_left_s(self) -> float | None:
+        """:attr:`time_left_s` with each training's budget cut to the share of it that the
+        strategy's trials (or final seeds) ran so far: pruning and early stopping."""
+        return seconds_left(self.cells, self.speed, expected=True)
 
 
 def suite_status(folder: Path) -> SuiteStatus:
@@ -144,13 +164,12 @@ def suite_status(folder: Path) -> SuiteStatus:
     final, final_cut = _read_rows(folder / "final.csv")
     by_cell, ignored = _rows_by_cell(plan, trials, final)
     mine = [row for cell_trials, _ in by_cell.values() for row in cell_trials]
-    time_s, timed, untimed = _timing(trials + final)
     updated, updated_file = _last_update(folder)
     cells = tuple(_progress(c, plan, *by_cell[c[0]]) for c in plan["cells"])
     return SuiteStatus(
         suite=plan["suite"], cells=cells,
         states={s: sum(r.get("status") == s for r in mine) for s in STATES},
-        train_time_s=time_s, timed_epochs=timed, untimed_epochs=untimed, ignored_rows=ignored,
+        speed=measure_speed(trials, final), ignored_rows=ignored,
         partial_rows=trials_cut + final_cut, started=plan["started"], last_update=updated,
         last_update_file=updated_file)
 
@@ -255,26 +274,14 @@ def _float(text: str | None) -> float | None:
 def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
               trials: list[dict[str, str]], final: list[dict[str, str]]) -> CellProgress:
     """How far one planned cell went, from its own rows."""
-    _, key, max_epochs = cell
+    (_, _, n_train, strategy), key, max_epochs = cell
     retried = {_int(r.get("retry_of")) for r in trials} - {None}
     trials = [r for r in trials if _int(r.get("trial")) not in retried]  # void: run again
-    return CellProgress(key, max_epochs, trials_done=len(trials),
+    return CellProgress(key, max_epochs, n_train, strategy, trials_done=len(trials),
                         trials_complete=sum(r.get("status") == "COMPLETE" for r in trials),
                         trials_planned=plan["trials_per_cell"],
                         seeds_done=len({_int(r.get("seed")) for r in final}),
                         seeds_planned=len(plan["seeds"]))
-
-
-def _timing(rows: list[dict[str, str]]) -> tuple[float, int, int]:
-    """Sum of train_time_s, epochs of rows with a time, epochs of rows without one."""
-    time_s, timed, untimed = 0.0, 0, 0
-    for row in rows:
-        seconds, epochs = _float(row.get("train_time_s")), _int(row.get("epochs_run")) or 0
-        if seconds is None:
-            untimed += epochs
-        else:
-            time_s, timed = time_s + seconds, timed + epochs
-    return time_s, timed, untimed
 
 
 def _last_update(folder: Path) -> tuple[datetime | None, str]:

@@ -80,9 +80,11 @@ def test_fresh_run_has_only_the_plan(tmp_path, files):
     assert (status.trials_done, status.trials_planned) == (0, 12)
     assert (status.seeds_done, status.seeds_planned) == (0, 9)
     assert status.epochs_left == 7 * 10 + 7 * 10 + 7 * 5
-    assert status.seconds_per_epoch is None and status.time_left_s is None
+    assert status.images_left == 70 * 30 + 70 * 30 + 35 * 100
+    assert status.time_left_s is None
     text = format_status(status)
-    assert "time left: unknown until an epoch is timed (175 budgeted epochs to go)" in text
+    assert ("time left: unknown until an epoch is timed (175 budgeted epochs, 7,700 training "
+            "images, to go)") in text
     assert "time spent: 0s of training (sum of train_time_s)" in text
     if files == "none":
         assert "last update: none (no trials.csv or final.csv yet)" in text
@@ -95,19 +97,34 @@ def test_half_done_run_counts_cells_states_and_time_left(tmp_path):
     _write(folder, "final", final_a, mtime=UPDATED - 60)
     _write(folder, "trials", trials)
     status = suite_status(folder)
-    # timed: 5 complete trials + 3 seeds, 10 epochs and 100 s each -> 10 s per epoch
-    assert (status.train_time_s, status.timed_epochs, status.untimed_epochs) == (800.0, 80, 3)
-    assert status.seconds_per_epoch == 10.0
-    # left: B has 2 trials + 3 seeds of 10 epochs; C 4 trials + 3 seeds of 5 epochs
+    # timed: 5 complete trials + 3 seeds, 10 epochs of 30 images in 100 s each -> 1/3 s per
+    # image; B's pruned trial ran 3 epochs (90 images) untimed -> about 30 s more
+    total = status.speed.total
+    assert (total.time_s, total.timed_epochs, total.untimed_epochs) == (800.0, 80, 3)
+    assert status.speed.seconds_per_image("full") == pytest.approx(1 / 3)
+    assert status.speed.untimed_s == pytest.approx(30.0)
+    # left: B has 2 trials + 3 seeds of 10 epochs of 30 images; C (lora, never timed: every
+    # strategy's rate) 4 trials + 3 seeds of 5 epochs of 100 images
     assert status.epochs_left == 50 + 35
-    assert status.time_left_s == 850.0
+    assert status.images_left == 1500 + 3500
+    assert status.time_left_s == pytest.approx(5000 / 3)
+    # about: full's trials ran (300 + 90) of 600 budgeted image-epochs; lora has no row yet,
+    # so every strategy's trials' share, (1,200 + 390) / 1,800; seeds ran their whole budget
+    assert status.speed.budget_share("full", "trial") == pytest.approx(0.65)
+    assert status.speed.budget_share("lora", "trial") == pytest.approx(1590 / 1800)
+    assert status.speed.budget_share("lora", "final") == 1.0
+    b_left = (2 * 300 * 0.65 + 3 * 300) / 3
+    c_left = (4 * 500 * 1590 / 1800 + 3 * 500) / 3
+    assert status.expected_left_s == pytest.approx(b_left + c_left)
     assert format_status(status).splitlines() == [
         "suite demo: 1/3 cells done, 1 in progress, 1 not started",
         "trials: 5 COMPLETE, 1 PRUNED, 0 FAIL, 0 SKIPPED (6 of 12)",
         "final seeds: 3 of 9",
         ("time spent: 13m of training (sum of train_time_s), "
          "plus about 30s for 3 untimed epochs of pruned/failed trials"),
-        "time left: about 14m (10.00 s per epoch, 85 budgeted epochs to go)",
+        ("time left: about 25m at the pruning and early stopping seen so far, at most 28m "
+         "(85 budgeted epochs, 5,000 training images, to go, at each strategy's measured "
+         "seconds per image)"),
         ("last update: 2026-11-27 15:40:03 UTC (trials.csv); "
          "latest run started 2026-11-27 15:12:47 UTC (plan.json)"),
         "in progress:",
@@ -145,7 +162,7 @@ def test_cell_of_failed_and_pruned_trials_spends_its_budget(tmp_path):
     assert (cell_b.trials_done, cell_b.seeds_owed, cell_b.done) == (4, 0, True)
     assert (status.cells_done, status.cells_in_progress, status.cells_not_started) == (2, 0, 1)
     assert (status.seeds_done, status.seeds_planned) == (3, 6)  # B owes no seed: no best trial
-    assert status.untimed_epochs == 5
+    assert status.speed.total.untimed_epochs == 5
     assert status.epochs_left == 35  # only C
     text = format_status(status)
     assert "no COMPLETE trial, so no final seeds: test_resnet/synth_near/n30/full" in text
@@ -230,3 +247,22 @@ def test_status_imports_first_in_a_fresh_interpreter():
         done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
                               text=True, check=False)
         assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_time_left_takes_each_strategys_own_speed_per_image(tmp_path):
+    """Feature extraction at 1 s per 300 image-epochs, full fine-tuning at 100 s: what is
+    left of full fine-tuning is priced at its own rate, not at the average of both."""
+    folder = _plan(tmp_path / "demo", cells=(A, B))
+    trials_a, final_a = _done(A)
+    trials_a = [{**row, "train_time_s": 1.0} for row in trials_a]
+    final_a = [{**row, "train_time_s": 1.0} for row in final_a]
+    _write(folder, "trials", trials_a + [_trial(B, 0, time_s=100.0)])
+    _write(folder, "final", final_a)
+    status = suite_status(folder)
+    assert status.speed.seconds_per_image("feature_extraction") == pytest.approx(1 / 300)
+    assert status.speed.seconds_per_image("full") == pytest.approx(1 / 3)
+    # B: 3 trials + 3 seeds of 10 epochs of 30 images, at 1/3 s each
+    assert status.time_left_s == pytest.approx(600.0)
+    assert status.expected_left_s == pytest.approx(600.0)  # every row ran its whole budget
+    assert "time left: about 10m at the pruning and early stopping seen so far, at most 10m" \
+        in format_status(status)
