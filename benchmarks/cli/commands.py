@@ -117,9 +117,9 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
                          "retried (default: 1800)")
     command.add_argument("--no-report", action="store_true", help="skip the report at the end")
     command.add_argument("--extend", action="store_true",
-                         help="accept a suite that adds seeds or strategies (keeping the old "
-                         "ones) or trials (before any final seed ran) to an existing results "
-                         "folder")
+                         help="accept a suite that adds seeds, strategies or training sizes "
+                         "(keeping the old ones) or trials (before any final seed ran) to an "
+                         "existing results folder")
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     command.add_argument("--dry-run", action="store_true",
                          help="print the grid, its trainings and a time estimate measured on "

@@ -5,20 +5,28 @@ otherwise one line says what differs and the ways out, before any work or write.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from benchmarks.data import TaskData
+from benchmarks.data.ref import parse_sizes
 from benchmarks.driver import tuning
+from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.results import fingerprint
 from benchmarks.results.csv_check import read_checked
-from benchmarks.suite.model import load_suite
+from benchmarks.suite.model import Suite, load_suite
 
-EXTENDABLE = ("settings.seeds", "settings.trials", "settings.strategies")
+EXTENDABLE = ("settings.seeds", "settings.trials", "settings.strategies", "settings.sizes",
+              "settings.epochs_by_size")
 """Changes ``--extend`` accepts: more seeds (the old ones kept), more trials (before any final
-seed ran, since more trials may change a cell's best configuration), more strategies (the old
-ones kept: their cells stay as they are, the new ones are new cells)."""
+seed ran, since more trials may change a cell's best configuration), more strategies or
+training sizes (the old ones kept: their cells stay as they are, the new ones are new cells;
+an added size may bring its own epoch budget, but an old size keeps its own, and its
+training and validation split, :func:`check_splits_kept`)."""
 _WAYS_OUT = ("Give the suite a new `name:`, pass another --results-dir, or move the folder "
              "away to start afresh")
 
@@ -30,7 +38,7 @@ def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
     Args:
         out: the results folder.
         current: this run's :func:`benchmarks.results.fingerprint.fingerprint`.
-        extend: ``--extend``: accept more seeds, trials or strategies.
+        extend: ``--extend``: accept more seeds, trials, strategies or sizes.
     """
     recorded = fingerprint.read(out)
     if recorded is None:
@@ -48,7 +56,7 @@ def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
     if extend:
         tail = f"--extend cannot add them: {why_not}. {_WAYS_OUT}."
     elif why_not is None:
-        tail = (f"Pass --extend to add the new seeds, trials or strategies. Or: "
+        tail = (f"Pass --extend to add the new seeds, trials, strategies or sizes. Or: "
                 f"{_WAYS_OUT[0].lower()}{_WAYS_OUT[1:]}.")
     else:
         tail = f"{_WAYS_OUT}."
@@ -74,11 +82,13 @@ def _legacy(out: Path, current: dict[str, Any]) -> dict[str, Any] | None:
 
 def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bool) -> str | None:
     """Why ``--extend`` cannot take these changes; None when it can."""
-    other = [k for k in changed if k not in EXTENDABLE]
+    other = [k for k in changed if not _under(k, EXTENDABLE)]
     if other:
-        return (f"{other[0].removeprefix('settings.')} changed, and only seeds, trials and "
-                "strategies extend")
+        return (f"{other[0].removeprefix('settings.')} changed, and only seeds, trials, "
+                "strategies and sizes extend")
     was, now = old["settings"], new["settings"]
+    if any(_under(k, ("settings.sizes", "settings.epochs_by_size")) for k in changed):
+        return _why_not_sizes(was, now)
     if "settings.seeds" in changed and not set(now["seeds"]) >= set(was["seeds"]):
         return f"seeds must keep the old ones {was['seeds']}, but got {now['seeds']}"
     if "settings.strategies" in changed and not (
@@ -92,6 +102,54 @@ def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bo
             return ("more trials may change a cell's best configuration, and final seeds "
                     "already ran on the old one")
     return None
+
+
+def _under(key: str, keys: tuple[str, ...]) -> bool:
+    """``key`` is one of ``keys`` or inside one (``settings.epochs_by_size.250``)."""
+    return any(key == k or key.startswith(f"{k}.") for k in keys)
+
+
+def _why_not_sizes(was: dict, now: dict) -> str | None:
+    """Why the sizes or their epoch budgets cannot extend; None when they can."""
+    if not set(map(str, now["sizes"])) >= set(map(str, was["sizes"])):
+        return f"sizes must keep the old ones {was['sizes']}, but got {now['sizes']}"
+    old_budgets, new_budgets = was["epochs_by_size"], now["epochs_by_size"]
+    for size in map(str, was["sizes"]):
+        if old_budgets.get(size) != new_budgets.get(size):
+            return (f"epochs_by_size of the old size {size} must stay "
+                    f"{old_budgets.get(size, 'unset')}, but got {new_budgets.get(size, 'unset')}")
+    return None
+
+
+def check_splits_kept(out: Path, suite: Suite, tasks: dict[str, TaskData],
+                      splits: dict[str, dict]) -> None:
+    """Raise if sizes added by ``--extend`` change the training or validation split of an old
+    size: its rows were made on the old one. (The splits nest, so a size added above every
+    old one keeps them; one added below or between may shift the larger ones.)
+
+    Args:
+        out: the results folder, whose fingerprint names the old sizes.
+        suite: this run's suite.
+        tasks: the datasets by key.
+        splits: this run's :func:`benchmarks.driver.grid.make_all_splits`.
+    """
+    recorded = fingerprint.read(out)
+    sizes = [spec.to_yaml() for spec in suite.sizes]
+    if recorded is None or recorded["settings"]["sizes"] == sizes:
+        return
+    old = dataclasses.replace(suite, sizes=parse_sizes(recorded["settings"]["sizes"], "old"))
+    before = make_all_splits(old, tasks, resolve_plan(old, tasks))
+    for dataset, by_size in before.items():
+        for n_train, split in by_size.items():
+            now = splits[dataset][n_train]
+            if not (np.array_equal(split.train_idx, now.train_idx)
+                    and np.array_equal(split.val_idx, now.val_idx)):
+                raise ValueError(
+                    f"sizes {sizes}: the old "
+                    f"size {n_train} of dataset '{dataset}' must keep the training and "
+                    "validation images its rows were made on, but the added sizes change "
+                    "them (nested splits). Add only sizes above every old one, or "
+                    f"{_WAYS_OUT[0].lower()}{_WAYS_OUT[1:]}.")
 
 
 def check_journal_exists(spec: str, out: Path) -> None:

@@ -22,6 +22,7 @@ from benchmarks.driver.progress import Progress
 from benchmarks.driver.resume_guard import (
     check_journal_exists,
     check_same_suite,
+    check_splits_kept,
     check_storage_knows_rows,
 )
 from benchmarks.driver.run_info import write_plan, write_run_info
@@ -63,7 +64,7 @@ class RunOptions:
     n_workers: int = 1
     threads: int | None = None
     worker: bool = False  # a helper process: no report, no run.json
-    extend: bool = False  # accept more seeds or trials than the folder's suite had
+    extend: bool = False  # accept more seeds, trials, strategies or sizes than the folder had
     started: float | None = None  # perf_counter() when the command started (run.json's clock)
 
 
@@ -114,6 +115,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     out = options.results_root / suite.name
     current = fingerprint(suite, tasks)
     rewrite = check_same_suite(out, current, options.extend)
+    splits = make_all_splits(suite, tasks, plan)
+    check_splits_kept(out, suite, tasks, splits)
     writer, storage, storage_spec, tracker = _open_outputs(suite, options, out)
     grid = cells(suite, plan)
     check_storage_knows_rows(writer.read("trials"), {_cell_id(c): c.key for c in grid},
@@ -129,7 +132,6 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         models = {ref.key: ref.name for ref in suite.backbones}
         formats = _memory_formats(suite, pretrained, tasks, cache)
         write_backbone_costs(out, suite, pretrained, tasks, formats)
-        splits = make_all_splits(suite, tasks, plan)
         inputs = _inputs(tasks, pretrained)
         runs = [CellRun(cell, suite.name, suite.regime(cell.n_train),
                         inputs[cell.dataset, pretrained[cell.backbone].input_size],

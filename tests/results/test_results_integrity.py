@@ -4,6 +4,7 @@ Optuna storage and a damaged table each stop the run in one line before any work
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from benchmarks.cli.commands import main
 from benchmarks.data import load_dataset
+from benchmarks.driver import resume_guard
+from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.driver.resume_guard import check_same_suite
 from benchmarks.results import fingerprint
 from benchmarks.results.fingerprint import task_digest
@@ -101,7 +104,7 @@ def test_extend_adds_a_strategy_s_cells_and_keeps_the_old_ones(earlier, capsys):
     old = SUITE[SUITE.index("strategies:"):].split("\n")[0]
     names = old.split("[", 1)[1].rstrip("]").split(", ")
     added = old.replace("]", ", bitfit]")
-    _refused(earlier, capsys, "Pass --extend to add the new seeds, trials or strategies",
+    _refused(earlier, capsys, "Pass --extend to add the new seeds, trials, strategies or sizes",
              SUITE.replace(old, added))
     _refused(earlier, capsys, f"strategies must keep the old ones {names}",
              SUITE.replace(old, "strategies: [bitfit]"), "--extend")
@@ -110,6 +113,43 @@ def test_extend_adds_a_strategy_s_cells_and_keeps_the_old_ones(earlier, capsys):
         now = (out / f"{name}.csv").read_text()
         assert now.startswith(before) and "bitfit" in now[len(before):]
         assert "bitfit" not in before
+
+
+def test_extend_adds_a_size_s_cells_with_its_own_budget_and_keeps_the_old_ones(earlier,
+                                                                             capsys):
+    out = earlier / "results" / "tiny"
+    rows_before = {name: (out / f"{name}.csv").read_text() for name in ("trials", "final")}
+    added = SUITE.replace("sizes: [20]", "sizes: [20, 30]") + "epochs_by_size: {30: 3}\n"
+    _refused(earlier, capsys, "Pass --extend to add the new seeds, trials, strategies or sizes",
+             added)
+    _refused(earlier, capsys, "sizes must keep the old ones [20], but got [30]",
+             SUITE.replace("sizes: [20]", "sizes: [30]"), "--extend")
+    _refused(earlier, capsys, "epochs_by_size of the old size 20 must stay unset, but got 3",
+             added.replace("{30: 3}", "{20: 3, 30: 3}"), "--extend")
+    assert _run(earlier, added, "--extend") == 0
+    for name, before in rows_before.items():
+        now = pd.read_csv(out / f"{name}.csv")
+        assert (out / f"{name}.csv").read_text().startswith(before)
+        assert sorted(set(now.n_train)) == [20, 30]
+    new = pd.read_csv(out / "trials.csv").query("n_train == 30")
+    assert set(new.max_epochs) == {3} and len(new) == 2
+    assert json.loads((out / "fingerprint.json").read_text())["settings"]["sizes"] == [20, 30]
+
+
+def test_an_added_size_that_would_shift_an_old_split_is_refused(finished, monkeypatch):
+    """The nested splits keep an old size's images when a larger size joins; the check
+    compares them with the old suite's, so a split that moved (here: forged) is refused."""
+    out = finished / "results" / "tiny"
+    text = SUITE.replace("sizes: [20]", "sizes: [20, 30]")
+    (finished / "bigger.yaml").write_text(text)
+    suite = resume_guard.load_suite(str(finished / "bigger.yaml"))
+    tasks = {"synth_far": load_dataset("synth_far")}
+    splits = make_all_splits(suite, tasks, resolve_plan(suite, tasks))
+    resume_guard.check_splits_kept(out, suite, tasks, splits)  # a larger size: kept
+    old = splits["synth_far"][20]
+    splits["synth_far"][20] = dataclasses.replace(old, val_idx=old.val_idx[::-1].copy() + 1)
+    with pytest.raises(ValueError, match="the old size 20 of dataset 'synth_far' must keep"):
+        resume_guard.check_splits_kept(out, suite, tasks, splits)
 
 
 def test_changed_data_is_refused_by_its_content_not_its_place(finished):

@@ -13,7 +13,7 @@ from PIL import Image
 from benchmarks.cli import pretrain_cmd
 from benchmarks.cli.commands import main
 from benchmarks.models.pretrain import Pretrained
-from benchmarks.suite.model import load_suite, suite_from_dict
+from benchmarks.suite.model import REGIMES, load_suite, suite_from_dict
 
 SUITE = """\
 name: paths
@@ -122,3 +122,13 @@ def test_the_built_in_imagenet_suite_reads_cifar_from_the_data_folder(monkeypatc
     suite = load_suite("imagenet_cpu")
     assert dict(suite.datasets[0].options)["root"] == str(tmp_path / "cifar10_5class")
     assert dict(suite.datasets[1].options).get("root") is None  # fashion_mnist's own default
+
+
+def test_the_built_in_imagenet_suite_has_a_size_in_every_guideline_row(monkeypatch, tmp_path):
+    """Absolute sizes, no size_scale: each row of the guideline table gets at least one size
+    (10,000 is the upper end of "1k - 10k", so "> 10k" needs a larger one)."""
+    monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
+    suite = load_suite("imagenet_cpu")
+    assert suite.size_scale == 1.0
+    regimes = {suite.regime(int(spec.value)) for spec in suite.sizes}
+    assert regimes == set(REGIMES), regimes
