@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.results.layout import check_report_folder
+from benchmarks.results.macro import MACRO_COLUMNS, macro_from_counts
 from report import plot_data, sections
 from report.answer import measured_table
 from report.completeness import completeness_blocks
-from report.confusion import macro_scores
 from report.figure_base import FigureFile
 from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
@@ -156,8 +156,7 @@ def build_report(results_dir: Path) -> Path:
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
     margin = read_margin(results_dir / "suite.yaml")
-    if confusion is not None and "mlflow_run_id" in final:
-        final = final.merge(macro_scores(confusion), on="mlflow_run_id", how="left")
+    final = _with_macro(final, confusion)
     out = check_report_folder(results_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -181,6 +180,16 @@ def build_report(results_dir: Path) -> Path:
                          f"run `ftbench report {results_dir}` (the results are intact)."
                          ) from None
     return markdown
+
+
+def _with_macro(final: pd.DataFrame, confusion: pd.DataFrame | None) -> pd.DataFrame:
+    """``final`` with macro precision and recall: its own columns, or, in a folder of an
+    older ftbench without them, computed from the seeds' confusion counts."""
+    if all(c in final for c in MACRO_COLUMNS) or confusion is None \
+            or "mlflow_run_id" not in final:
+        return final
+    return final.drop(columns=[c for c in MACRO_COLUMNS if c in final]).merge(
+        macro_from_counts(confusion), on="mlflow_run_id", how="left")
 
 
 def _similarity(final: pd.DataFrame, out: Path, margin: float) -> pd.DataFrame:

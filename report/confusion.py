@@ -25,23 +25,6 @@ def best_strategies(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GRID_KEYS + ["strategy"])
 
 
-def macro_scores(confusion: pd.DataFrame) -> pd.DataFrame:
-    """Macro precision and recall of every final seed (``mlflow_run_id``) from its counts:
-    the mean over the classes it has test images or predictions of (a class never predicted
-    has precision 0, as scikit-learn's ``zero_division=0``)."""
-    rows = []
-    for run_id, counts in confusion.groupby("mlflow_run_id", sort=False):
-        tp = counts[counts["true_idx"] == counts["pred_idx"]].groupby("true_idx")["count"].sum()
-        true = counts.groupby("true_idx")["count"].sum()
-        pred = counts.groupby("pred_idx")["count"].sum()
-        classes = true.index.union(pred.index)
-        hits = tp.reindex(classes, fill_value=0)
-        precision = (hits / pred.reindex(classes, fill_value=0).replace(0, np.nan)).fillna(0)
-        recall = (hits / true.reindex(classes, fill_value=0).replace(0, np.nan)).fillna(0)
-        rows.append((run_id, float(precision.mean()), float(recall.mean())))
-    return pd.DataFrame(rows, columns=["mlflow_run_id", "macro_precision", "macro_recall"])
-
-
 def best_confusion(final: pd.DataFrame, confusion: pd.DataFrame | None) -> pd.DataFrame:
     """Confusion counts of each cell's best strategy, summed over its seeds.
 

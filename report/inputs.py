@@ -24,7 +24,8 @@ EPOCHS_REQUIRED = ("backbone", "dataset", "n_train", "strategy", "trial", "epoch
                    "train_loss")
 CONFUSION_REQUIRED = ("n_train", "seed", "true_idx", "true_class", "pred_idx", "pred_class",
                       "count", "mlflow_run_id")
-NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "test_macro_f1", "best_epoch",
+NUMERIC_COLUMNS = ("n_train", "lr", "val_acc", "test_acc", "test_macro_f1", "test_macro_precision",
+                   "test_macro_recall", "best_epoch",
                    "max_epochs", "seed", "trial", "epoch", "train_loss", "train_time_s",
                    "trainable_params", "true_idx", "pred_idx", "count")
 OPTIONAL_COLUMNS = {"trials": ("trial", "is_default"),

@@ -17,7 +17,7 @@ ACCURACY_COLUMNS = [
     "dataset", "backbone", "n_train", "regime", "strategy",
     "mean", "ci_low", "ci_high", "n_seeds", "macro_f1", "macro_precision", "macro_recall",
 ]
-MACRO_COLUMNS = ("test_macro_f1", "macro_precision", "macro_recall")
+MACRO_COLUMNS = ("test_macro_f1", "test_macro_precision", "test_macro_recall")
 """Per-seed macro scores averaged beside accuracy (NaN where a results folder lacks them)."""
 LR_POINT_COLUMNS = ["dataset", "backbone", "regime", "n_train", "strategy", "lr", "val_acc"]
 GAIN_COLUMNS = ["dataset", "backbone", "n_train", "regime", "strategy",
@@ -45,8 +45,8 @@ def ordered_regimes(names: pd.Series | list[str]) -> list[str]:
 
 def accuracy_by_size(final: pd.DataFrame) -> pd.DataFrame:
     """Mean test accuracy with a 95% t-interval over seeds, per cell, and the mean macro F1,
-    precision and recall (the last two from the confusion counts, :func:`report.confusion.
-    macro_scores`, where the caller joined them).
+    precision and recall (``final.csv``'s, or, for an older folder, from the confusion
+    counts where the caller joined them: :func:`benchmarks.results.macro.macro_from_counts`).
 
     Args:
         final: Rows of ``final.csv`` (one per seed).

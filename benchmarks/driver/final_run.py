@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from benchmarks.driver.cell import (
     CellRun,
@@ -64,8 +64,8 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
     row = {**_test_row(run, truth, pred, result), "seed": seed, "trial": trial_number,
            "lr": strategy.config.lr, "params": json.dumps(cfg, sort_keys=True),
            "mlflow_run_id": run_id}
-    run.tracker.log_metrics(run_id, {"test_acc": row["test_acc"],
-                                     "test_macro_f1": row["test_macro_f1"]}, step=0)
+    run.tracker.log_metrics(run_id, {k: row[k] for k in (
+        "test_acc", "test_macro_f1", "test_macro_precision", "test_macro_recall")}, step=0)
     run.tracker.end_run(run_id, "FINISHED")
     # confusion rows first: a final row always has its confusion rows (the report joins the
     # two on mlflow_run_id, so rows of a seed killed before its final row are ignored)
@@ -75,11 +75,15 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
 
 
 def _test_row(run: CellRun, truth: np.ndarray, pred: np.ndarray, result: TrainResult) -> dict:
-    """Test-split metrics of the best-epoch weights."""
+    """Test-split metrics of the best-epoch weights: accuracy and macro F1, precision and
+    recall (scikit-learn; a class never predicted has precision 0)."""
+    precision, recall, f1, _ = precision_recall_fscore_support(truth, pred, average="macro",
+                                                               zero_division=0)
     return {**run.base_row(), **result_columns(result),
             "max_epochs": run.train_cfg.max_epochs, "n_val": len(run.split.val_idx),
             "n_test": len(truth), "test_acc": float((pred == truth).mean()),
-            "test_macro_f1": float(f1_score(truth, pred, average="macro"))}
+            "test_macro_f1": float(f1), "test_macro_precision": float(precision),
+            "test_macro_recall": float(recall)}
 
 
 def confusion_rows(run: CellRun, truth: np.ndarray, pred: np.ndarray, seed: int,

@@ -87,8 +87,9 @@ def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bo
         return (f"{other[0].removeprefix('settings.')} changed, and only seeds, trials, "
                 "strategies and sizes extend")
     was, now = old["settings"], new["settings"]
-    if any(_under(k, ("settings.sizes", "settings.epochs_by_size")) for k in changed):
-        return _why_not_sizes(was, now)
+    if any(_under(k, ("settings.sizes", "settings.epochs_by_size")) for k in changed) and (
+            why := _why_not_sizes(was, now)):
+        return why
     if "settings.seeds" in changed and not set(now["seeds"]) >= set(was["seeds"]):
         return f"seeds must keep the old ones {was['seeds']}, but got {now['seeds']}"
     if "settings.strategies" in changed and not (
@@ -145,10 +146,9 @@ def check_splits_kept(out: Path, suite: Suite, tasks: dict[str, TaskData],
             if not (np.array_equal(split.train_idx, now.train_idx)
                     and np.array_equal(split.val_idx, now.val_idx)):
                 raise ValueError(
-                    f"sizes {sizes}: the old "
-                    f"size {n_train} of dataset '{dataset}' must keep the training and "
-                    "validation images its rows were made on, but the added sizes change "
-                    "them (nested splits). Add only sizes above every old one, or "
+                    f"sizes {sizes}: the old size {n_train} of dataset '{dataset}' must keep "
+                    "the training and validation images its rows were made on, but the added "
+                    "sizes change them (nested splits). Add only sizes above every old one, or "
                     f"{_WAYS_OUT[0].lower()}{_WAYS_OUT[1:]}.")
 
 

@@ -43,7 +43,7 @@ from benchmarks.models.weights import resolve_weights
 from benchmarks.results.fingerprint import fingerprint
 from benchmarks.results.fingerprint import write as write_fingerprint
 from benchmarks.results.layout import check_report_folder
-from benchmarks.results.tables import ResultsWriter, check_tables
+from benchmarks.results.tables import ResultsWriter, check_tables, upgrade_tables
 from benchmarks.suite.model import Suite
 from strategies import get_strategy
 
@@ -121,6 +121,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     grid = cells(suite, plan)
     check_storage_knows_rows(writer.read("trials"), {_cell_id(c): c.key for c in grid},
                              storage, masked_url(storage_spec))
+    if not options.worker:
+        upgrade_tables(out)  # a folder of an older ftbench gets this version's columns
     weights = {c.key: c.n_train + validation_size(c.n_train, len(tasks[c.dataset].classes),
                                                   suite.val_fraction) for c in grid}
     progress = Progress(_budget(suite, grid, weights, cache, writer), enabled=options.progress)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.results.csv_check import read_checked
+from benchmarks.results.macro import MACRO_COLUMNS, macro_from_counts
 
 CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "regime",
                 "strategy"]
@@ -26,7 +27,8 @@ TABLES: dict[str, list[str]] = {
     ],
     "epochs": CELL_COLUMNS + ["trial", "epoch", "train_loss", "val_acc", "trainable_params"],
     "final": CELL_COLUMNS + [
-        "seed", "trial", "lr", "params", "test_acc", "test_macro_f1", "val_acc", "best_epoch",
+        "seed", "trial", "lr", "params", "test_acc", "test_macro_f1", "test_macro_precision",
+        "test_macro_recall", "val_acc", "best_epoch",
         "epochs_run", "max_epochs", "trainable_params", "total_params", "train_time_s",
         "peak_mem_mb", "n_val", "n_test", "mlflow_run_id",
     ],
@@ -35,6 +37,11 @@ TABLES: dict[str, list[str]] = {
     ],
 }
 """Columns of every table; documented one by one in ``results/README.md``."""
+
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"final": MACRO_COLUMNS}
+"""Columns added to a table after results folders were written without them. Such a folder
+still resumes: :func:`upgrade_tables` rewrites the table with them (filled from
+``confusion.csv``) before the run appends a row."""
 
 DURABLE = {"trials", "final", "confusion"}
 """Tables whose rows are forced to disk one by one (``epochs`` rows are only flushed)."""
@@ -104,13 +111,63 @@ class ResultsWriter:
 
 def check_tables(folder: Path) -> None:
     """Raise one line if an existing table of ``folder`` has other columns than this version's
-    (appending would shift every value into the wrong column), or a damaged row
+    or an earlier one's that :func:`upgrade_tables` upgrades (appending would shift every
+    value into the wrong column), or a damaged row
     (:func:`benchmarks.results.csv_check.read_checked`). Reads only: nothing is created."""
     for table in TABLES:
         path = folder / f"{table}.csv"
         if path.is_file() and path.stat().st_size > 0:
-            _check_header(table, path)
+            _check_header(table, path, older=True)
             _checked_text(path)
+
+
+def upgrade_tables(folder: Path) -> list[str]:
+    """Rewrite each table of ``folder`` written without its :data:`LATER_COLUMNS` with this
+    version's columns: every row and value kept, the new columns filled (``final``'s macro
+    precision and recall from the seed's ``confusion.csv`` counts, empty where it has none).
+    Atomic: a temporary file replaces the table. Run before any worker appends.
+
+    Returns:
+        The tables upgraded.
+    """
+    upgraded = []
+    for table, later in LATER_COLUMNS.items():
+        path = folder / f"{table}.csv"
+        if not path.is_file() or path.stat().st_size == 0 or _header(path) == TABLES[table]:
+            continue
+        _check_header(table, path, older=True)
+        rows = pd.read_csv(io.StringIO(_checked_text(path)), dtype=str, keep_default_na=False)
+        filled = _later_values(folder, rows)
+        rows = rows.assign(**{c: filled.get(c, "") for c in later})[TABLES[table]]
+        _replace(path, rows.to_csv(index=False, lineterminator="\r\n"))
+        upgraded.append(table)
+    return upgraded
+
+
+def _later_values(folder: Path, final: pd.DataFrame) -> dict[str, list[str]]:
+    """``final``'s macro precision and recall per row, from ``confusion.csv`` (text)."""
+    confusion = folder / "confusion.csv"
+    if not confusion.is_file() or confusion.stat().st_size == 0 or final.empty:
+        return {}
+    counts = pd.read_csv(io.StringIO(_checked_text(confusion)), dtype={"mlflow_run_id": str})
+    scores = macro_from_counts(counts).set_index("mlflow_run_id")
+    return {c: [repr(float(scores.at[r, c])) if r in scores.index else ""
+                for r in final["mlflow_run_id"]] for c in MACRO_COLUMNS}
+
+
+def _replace(path: Path, text: str) -> None:
+    """``path``'s content becomes ``text``: written to a temporary file beside it, synced,
+    renamed over it."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(text.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def _checked_text(path: Path) -> str:
@@ -121,11 +178,18 @@ def _checked_text(path: Path) -> str:
         return read_checked(path)[0]
 
 
-def _check_header(table: str, path: Path) -> None:
-    """Appending under another header would shift every value into the wrong column."""
+def _header(path: Path) -> list[str]:
+    """The first row of a CSV file."""
     with path.open(newline="") as fh:
-        header = next(csv.reader(fh), [])
-    if header != TABLES[table]:
+        return next(csv.reader(fh), [])
+
+
+def _check_header(table: str, path: Path, older: bool = False) -> None:
+    """Appending under another header would shift every value into the wrong column;
+    ``older``: a header without the table's :data:`LATER_COLUMNS` will be upgraded."""
+    header = _header(path)
+    earlier = [c for c in TABLES[table] if c not in LATER_COLUMNS.get(table, ())]
+    if header != TABLES[table] and not (older and header == earlier):
         raise ValueError(
             f"results file '{path}': its columns must be those of this ftbench version, but "
             f"they differ ({len(header)} vs {len(TABLES[table])} columns). Move the folder "

@@ -309,19 +309,3 @@ def test_a_dirty_tree_is_flagged_and_the_backbones_are_shown(tmp_path):
     assert (row["GFLOPs/image"], row["inference img/s"], row["checkpoint SHA-256"]) == (
         "0.0627", "835.2", "ab" * 8)
     assert "No backbones.csv" in backbone_blocks(tmp_path / "none")[0].text
-
-
-def test_macro_precision_and_recall_from_confusion_counts_match_scikit_learn():
-    from sklearn.metrics import precision_score, recall_score
-
-    from report.confusion import macro_scores
-
-    truth = [0] * 5 + [1] * 3 + [2] * 2
-    pred = [0, 0, 0, 1, 2, 1, 1, 0, 0, 0]
-    counts = pd.crosstab(pd.Series(truth, name="true_idx"), pd.Series(pred, name="pred_idx"))
-    rows = counts.stack().rename("count").reset_index()
-    rows = rows[rows["count"] > 0].assign(mlflow_run_id="r")
-    scores = macro_scores(rows).iloc[0]
-    assert scores.macro_precision == pytest.approx(
-        precision_score(truth, pred, average="macro", zero_division=0))
-    assert scores.macro_recall == pytest.approx(recall_score(truth, pred, average="macro"))

@@ -19,6 +19,7 @@ from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.driver.resume_guard import check_same_suite
 from benchmarks.results import fingerprint
 from benchmarks.results.fingerprint import task_digest
+from benchmarks.results.tables import TABLES
 from tests.conftest import TINY_SUITE, digest
 
 SUITE = TINY_SUITE
@@ -136,6 +137,16 @@ def test_extend_adds_a_size_s_cells_with_its_own_budget_and_keeps_the_old_ones(e
     assert json.loads((out / "fingerprint.json").read_text())["settings"]["sizes"] == [20, 30]
 
 
+def test_added_sizes_do_not_excuse_dropped_seeds(finished):
+    out = finished / "results" / "tiny"
+    changed = json.loads(json.dumps(fingerprint.read(out)))
+    changed["settings"]["sizes"] = [20, 30]
+    assert check_same_suite(out, changed, extend=True)  # sizes alone extend
+    changed["settings"]["seeds"] = [1]
+    with pytest.raises(ValueError, match=r"seeds must keep the old ones \[0\]"):
+        check_same_suite(out, changed, extend=True)
+
+
 def test_an_added_size_that_would_shift_an_old_split_is_refused(finished, monkeypatch):
     """The nested splits keep an old size's images when a larger size joins; the check
     compares them with the old suite's, so a split that moved (here: forged) is refused."""
@@ -150,6 +161,24 @@ def test_an_added_size_that_would_shift_an_old_split_is_refused(finished, monkey
     splits["synth_far"][20] = dataclasses.replace(old, val_idx=old.val_idx[::-1].copy() + 1)
     with pytest.raises(ValueError, match="the old size 20 of dataset 'synth_far' must keep"):
         resume_guard.check_splits_kept(out, suite, tasks, splits)
+
+
+def test_a_folder_without_the_macro_columns_is_upgraded_and_resumes(earlier):
+    """final.csv of an older ftbench lacks test_macro_precision/recall: the next run rewrites
+    it with them, computed from confusion.csv, equal to what the final run computed from the
+    predictions (scikit-learn), and goes on appending under the new header."""
+    out = earlier / "results" / "tiny"
+    written = pd.read_csv(out / "final.csv")
+    later = ["test_macro_precision", "test_macro_recall"]
+    assert written[later].notna().all().all()
+    written.drop(columns=later).to_csv(out / "final.csv", index=False, lineterminator="\r\n")
+    assert _run(earlier, SUITE.replace("seeds: [0]", "seeds: [0, 1]"), "--extend") == 0
+    upgraded = pd.read_csv(out / "final.csv")
+    assert list(upgraded.columns) == TABLES["final"]
+    assert sorted(upgraded.seed) == [0, 1]
+    old = upgraded[upgraded.seed == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old[later], written[later])
+    pd.testing.assert_frame_equal(old.drop(columns=later), written.drop(columns=later))
 
 
 def test_changed_data_is_refused_by_its_content_not_its_place(finished):
@@ -200,7 +229,7 @@ def test_a_damaged_middle_row_is_named_by_status_too(earlier, capsys):
     cut = "tiny,test_resnet,synth_far\r\n"
     (out / "final.csv").write_text(lines[0] + cut + "".join(lines[1:]))
     assert main(["status", str(out)]) == 2
-    assert "final.csv': line 2 must have 25 fields" in capsys.readouterr().err
+    assert "final.csv': line 2 must have 27 fields" in capsys.readouterr().err
 
 
 def test_a_suite_with_epochs_by_size_resumes_in_its_own_folder(tmp_path):
