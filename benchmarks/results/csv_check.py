@@ -42,6 +42,14 @@ def read_checked(path: Path, tail: str = "error") -> tuple[str, bool]:
     return text, dropped
 
 
+def csv_float(text: str | None) -> float | None:
+    """A number of a CSV cell (``30``, ``30.0``, ``0.5``); None if empty or unreadable."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 _FIX = ("ftbench writes each row in one piece, so the file itself was damaged (a copy cut "
         "short, a full disk): restore it from a copy, or move the results folder away")
 

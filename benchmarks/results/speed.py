@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from typing import Protocol
 
+from benchmarks.results.csv_check import csv_float
+
 KINDS = ("trial", "final")
 """Rows of trials.csv and of final.csv."""
 
@@ -131,18 +133,10 @@ def measure_speed(trials: Iterable[dict[str, str]], final: Iterable[dict[str, st
 
 def _row_timing(row: dict[str, str]) -> Timing:
     """One CSV row's timing."""
-    seconds = _number(row.get("train_time_s"))
-    epochs = int(_number(row.get("epochs_run")) or 0)
-    images = epochs * int(_number(row.get("n_train")) or 0)
-    budget = int(_number(row.get("max_epochs")) or 0) * int(_number(row.get("n_train")) or 0)
+    seconds = csv_float(row.get("train_time_s"))
+    epochs = int(csv_float(row.get("epochs_run")) or 0)
+    n_train = int(csv_float(row.get("n_train")) or 0)
+    images, budget = epochs * n_train, int(csv_float(row.get("max_epochs")) or 0) * n_train
     if seconds is None:
         return Timing(0.0, 0, epochs, 0, images, budget)
     return Timing(seconds, epochs, 0, images, 0, budget)
-
-
-def _number(text: str | None) -> float | None:
-    """A float CSV value; None if empty or unreadable."""
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None

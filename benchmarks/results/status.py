@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results.csv_check import read_checked
+from benchmarks.results.csv_check import csv_float, read_checked
 from benchmarks.results.speed import Speed, measure_speed, seconds_left
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
@@ -259,16 +259,8 @@ def _row_cell(row: dict[str, str]) -> _CellId | None:
 
 def _int(text: str | None) -> int | None:
     """An integer CSV value (``30`` or ``30.0``); None if empty or unreadable."""
-    value = _float(text)
+    value = csv_float(text)
     return None if value is None else int(value)
-
-
-def _float(text: str | None) -> float | None:
-    """A float CSV value; None if empty or unreadable."""
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
 
 
 def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],

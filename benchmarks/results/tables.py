@@ -151,7 +151,7 @@ def _later_values(folder: Path, final: pd.DataFrame) -> dict[str, list[str]]:
         return {}
     counts = pd.read_csv(io.StringIO(_checked_text(confusion)), dtype={"mlflow_run_id": str})
     scores = macro_from_counts(counts).set_index("mlflow_run_id")
-    return {c: [repr(float(scores.at[r, c])) if r in scores.index else ""
+    return {c: [_cell(float(scores.at[r, c])) if r in scores.index else ""
                 for r in final["mlflow_run_id"]] for c in MACRO_COLUMNS}
 
 
