@@ -42,6 +42,7 @@ from report.render import (
 )
 from report.similarity import similarity_table
 from report.stats import PAIRED_TEST_NAME
+from report.timing import read_timing_caveats
 
 
 def _method_text(dropped: list[str], margin: float) -> Paragraph:
@@ -138,7 +139,8 @@ def build_report(results_dir: Path) -> Path:
 
     Args:
         results_dir: Folder holding ``trials.csv``, ``final.csv`` and optionally
-            ``epochs.csv``, ``confusion.csv``, ``suite.yaml`` and ``run.json``.
+            ``epochs.csv``, ``confusion.csv``, ``suite.yaml``, ``run.json`` and
+            ``timing_caveats.csv``.
 
     Returns:
         Path of ``results_dir/report/report.md``.
@@ -156,6 +158,7 @@ def build_report(results_dir: Path) -> Path:
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
     margin = read_margin(results_dir / "suite.yaml")
+    caveats = read_timing_caveats(results_dir)
     final = _with_macro(final, confusion)
     out = check_report_folder(results_dir)
     try:
@@ -164,7 +167,7 @@ def build_report(results_dir: Path) -> Path:
                   + _measured_blocks(trials, final, out, margin)
                   + sections.trial_blocks(trials)
                   + sections.similarity_blocks(_similarity(final, out, margin), margin)
-                  + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out)
+                  + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out, caveats)
                   + sections.curve_blocks(trials, epochs, out)
                   + sections.importance_blocks(trials, out)
                   + sections.confusion_blocks(final, confusion, out)

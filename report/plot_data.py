@@ -23,7 +23,7 @@ LR_POINT_COLUMNS = ["dataset", "backbone", "regime", "n_train", "strategy", "lr"
 GAIN_COLUMNS = ["dataset", "backbone", "n_train", "regime", "strategy",
                 "default_val_acc", "best_val_acc", "gain"]
 COST_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "test_acc", "train_time_s",
-                "trainable_params", "pareto_time", "pareto_params"]
+                "trainable_params", "pareto_time", "pareto_params", "contended_seeds"]
 CURVE_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "trial", "epoch", "val_acc",
                  "train_loss"]
 CELL_KEYS = ["dataset", "backbone", "n_train", "strategy"]
@@ -200,14 +200,17 @@ def cost_points(final: pd.DataFrame) -> pd.DataFrame:
         Columns ``COST_COLUMNS``: per (dataset, backbone, n_train, strategy) the mean
         ``test_acc`` and ``train_time_s`` over seeds and the maximum ``trainable_params``;
         ``pareto_time`` / ``pareto_params`` flag the optimal points of accuracy against that
-        cost within each (dataset, backbone, n_train) group. Sorted as
+        cost within each (dataset, backbone, n_train) group; ``contended_seeds`` counts the
+        seeds whose ``time_contended`` (:mod:`report.timing`) is set. Sorted as
         :func:`accuracy_by_size`.
     """
     numbers = final[["test_acc", "train_time_s", "trainable_params"]].apply(
         pd.to_numeric, errors="coerce")
-    table = pd.concat([final[CELL_KEYS], numbers], axis=1).groupby(CELL_KEYS, as_index=False).agg(
+    contended = final.get("time_contended", pd.Series(False, index=final.index)).astype(int)
+    table = pd.concat([final[CELL_KEYS], numbers, contended.rename("contended_seeds")], axis=1
+                      ).groupby(CELL_KEYS, as_index=False).agg(
         test_acc=("test_acc", "mean"), train_time_s=("train_time_s", "mean"),
-        trainable_params=("trainable_params", "max"))
+        trainable_params=("trainable_params", "max"), contended_seeds=("contended_seeds", "sum"))
     for flag, cost in (("pareto_time", "train_time_s"), ("pareto_params", "trainable_params")):
         table[flag] = False
         for _, group in table.groupby(CELL_KEYS[:3]):

@@ -17,6 +17,7 @@ from report.guideline_table import SOURCE_SIMILARITY_TABLE
 from report.importance import MIN_TRIALS, param_importances
 from report.render import Block, Heading, Image, Paragraph, Table
 from report.stats import PAIRED_TEST_NAME
+from report.timing import apply_timing_caveats, caveat_text
 
 
 def trial_blocks(trials: pd.DataFrame) -> list[Block]:
@@ -72,7 +73,11 @@ def gain_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
         "the default failed or was skipped, or no trial completed (tuning_gain.csv).")
 
 
-def cost_blocks(final: pd.DataFrame, out: Path) -> list[Block]:
+def cost_blocks(final: pd.DataFrame, out: Path, caveats: pd.DataFrame | None = None
+                ) -> list[Block]:
+    """Section 7; ``caveats`` (:func:`report.timing.read_timing_caveats`) correct paused
+    training times and flag contended ones."""
+    final = apply_timing_caveats(final, caveats)
     return _figure_section(
         "7. Accuracy against cost", plot_data.cost_points(final), "cost_points.csv", out,
         cost_figure,
@@ -81,7 +86,7 @@ def cost_blocks(final: pd.DataFrame, out: Path) -> list[Block]:
         "maximum trainable_params. A strategy is Pareto-optimal within its dataset, "
         "backbone and n_train when no other strategy has at least its accuracy at no "
         "more cost, one of them strictly better; identical points are both optimal "
-        "(cost_points.csv: pareto_time, pareto_params).")
+        "(cost_points.csv: pareto_time, pareto_params)." + caveat_text(final, caveats))
 
 
 def curve_blocks(trials: pd.DataFrame, epochs: pd.DataFrame | None, out: Path) -> list[Block]:

@@ -1,5 +1,6 @@
 """The command line at its edges: --version, --debug anywhere, a reader that closes the pipe,
-a report that cannot be written, importances of trials that all scored the same."""
+a report that cannot be written, a bad timing caveat, importances of trials that all scored
+the same."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ def test_a_report_file_that_is_a_folder_is_one_line(tmp_path, capsys):
     assert main(["report", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "report.html': it must be writable" in err, err
+
+
+def test_a_bad_timing_caveat_is_one_line(tmp_path, capsys):
+    folder = _results_of_one_cell(tmp_path)
+    (folder / "timing_caveats.csv").write_text(
+        "mlflow_run_id,run,cause,paused_s\nabc,final seed 0,sleepy,\n")
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 2: cause must be one of paused, contended" in err
+    assert not (folder / "report").exists()  # refused before anything was written
 
 
 def _results_of_one_cell(tmp_path: Path) -> Path:
