@@ -178,7 +178,7 @@ def _run_trial(run: CellRun, trial: Any, strategy: Strategy, ctx: StrategyContex
 def _train_for_trial(run, trial, strategy, run_id, history) -> TrainResult:
     """Build the model and train it, reporting each epoch to MLflow, Optuna and the CSV."""
     model = build_model(run, seed=trial.number)
-    prune = tuning.pruning_report(trial)
+    prune = tuning.pruning_report(trial, run.train_cfg.max_epochs)
 
     def report(epoch: int, metrics: dict[str, float]) -> None:
         history.append({"epoch": epoch, **metrics})

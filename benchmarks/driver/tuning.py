@@ -168,12 +168,17 @@ def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool
     return retried
 
 
-def pruning_report(trial: optuna.Trial) -> Callable[[int, float], None]:
-    """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned."""
+def pruning_report(trial: optuna.Trial, last_epoch: int) -> Callable[[int, float], None]:
+    """A ``report(epoch, val_acc)`` that forwards to Optuna and raises when pruned.
+
+    Never after ``last_epoch``, the epoch budget: a trial that has trained it all is
+    complete, and pruning it would only drop a finished result from the best choice and the
+    good-LR range.
+    """
 
     def report(epoch: int, value: float) -> None:
         trial.report(value, step=epoch)
-        if trial.should_prune():
+        if epoch < last_epoch and trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch} (val_acc={value:.4f})")
 
     return report
