@@ -13,6 +13,9 @@ from matplotlib.figure import Figure
 from report.plot_data import ordered_strategies
 
 PANEL_SIZE = (4.2, 3.2)
+MAX_COLS = 3
+"""Panels per row at most: three 4.2-inch panels at 110 dpi show at 0.8 of their size or
+more on a 1280-pixel page."""
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -51,6 +54,29 @@ def grid(n_rows: int, n_cols: int, sharex: bool = False) -> tuple[Figure, list[l
     FigureCanvasAgg(fig)
     axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=sharex)
     return fig, [list(row) for row in axes]
+
+
+def group_grid(counts: list[int], max_cols: int = MAX_COLS
+               ) -> tuple[Figure, list[list[Axes]], list[list[Axes]]]:
+    """Axes for groups of panels (a group per dataset, say, a panel per size): each group
+    starts a row and wraps into balanced rows of at most ``max_cols`` panels (4 panels: 2
+    rows of 2); the axes left over are hidden.
+
+    Returns:
+        The figure, its grid (for :func:`legend`) and each group's axes, in order.
+    """
+    widths = [-(-n // -(-n // max_cols)) if n else 1 for n in counts]
+    heights = [-(-n // w) if n else 1 for n, w in zip(counts, widths)]
+    fig, axes = grid(sum(heights), max(widths, default=1))
+    groups, top = [], 0
+    for n, width, height in zip(counts, widths, heights):
+        rows = axes[top:top + height]
+        mine = [ax for row in rows for ax in row[:width]]
+        for ax in [ax for row in rows for ax in row[width:]] + mine[n:]:
+            ax.set_axis_off()
+        groups.append(mine[:n])
+        top += height
+    return fig, axes, groups
 
 
 def flat(axes: list[list[Axes]]) -> list[Axes]:

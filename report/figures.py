@@ -14,6 +14,7 @@ from report.figure_base import (
     empty_figure,
     flat,
     grid,
+    group_grid,
     legend,
     panel_grid,
     panel_title,
@@ -195,8 +196,9 @@ def cost_figure(points: pd.DataFrame, out_dir: Path) -> FigureFile:
         out_dir: Folder for the PNG and SVG.
 
     Returns:
-        The written figure: a row per dataset (and backbone) and cost, a column per n_train,
-        so that every panel holds the strategies of one cell.
+        The written figure: a panel per cell (dataset, backbone, n_train) and cost, so that
+        every panel holds the strategies of one cell; each dataset and cost starts a row
+        (:func:`report.figure_base.group_grid`).
     """
     name = "accuracy_vs_cost"
     caption = ("Mean test accuracy over seeds against mean training time and against trainable "
@@ -204,23 +206,17 @@ def cost_figure(points: pd.DataFrame, out_dir: Path) -> FigureFile:
                "Pareto-optimal within the cell, joined by the step line; hollow: dominated.")
     if points.empty:
         return empty_figure(out_dir, name, caption, "no final results")
-    groups = list(points.groupby(["dataset", "backbone"], sort=True))
+    groups = [(key, cost, list(data.groupby("n_train", sort=True)))
+              for key, data in points.groupby(["dataset", "backbone"], sort=True)
+              for cost in COSTS]
     show_backbone = points["backbone"].nunique() > 1
     styles = strategy_styles(points["strategy"].unique().tolist())
-    n_cols = max(data["n_train"].nunique() for _, data in groups)
-    fig, axes = grid(len(groups) * len(COSTS), n_cols)
-    rows = iter(axes)
-    for (dataset, backbone), data in groups:
-        cells = list(data.groupby("n_train", sort=True))
-        for cost, flag, label in COSTS:
-            ax_row = next(rows)
-            for ax, (n_train, cell) in zip(ax_row, cells):
-                _cost_panel(ax, cell, cost, flag, styles)
-                ax.set_xlabel(label)
-                ax.set_title(f"{panel_title(dataset, backbone, show_backbone)}, "
-                             f"n_train={n_train}")
-            for ax in ax_row[len(cells):]:
-                ax.set_axis_off()
+    fig, axes, panels = group_grid([len(cells) for _, _, cells in groups])
+    for ((dataset, backbone), (cost, flag, label), cells), group in zip(groups, panels):
+        for ax, (n_train, cell) in zip(group, cells):
+            _cost_panel(ax, cell, cost, flag, styles)
+            ax.set_xlabel(label)
+            ax.set_title(f"{panel_title(dataset, backbone, show_backbone)}, n_train={n_train}")
     legend(fig, axes)
     return save(fig, out_dir, name, caption)
 
@@ -234,20 +230,21 @@ def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> Fi
         empty_message: What the figure says when ``curves`` is empty.
 
     Returns:
-        The written figure: a row per dataset (and backbone), a column per n_train.
+        The written figure: a panel per n_train; each dataset (and backbone) starts a row
+        (:func:`report.figure_base.group_grid`).
     """
     name = "best_curves"
     caption = ("Validation accuracy after each epoch of the best COMPLETE trial (highest "
                "val_acc) of each strategy and cell.")
     if curves.empty:
         return empty_figure(out_dir, name, caption, empty_message)
-    rows = list(curves.groupby(["dataset", "backbone"], sort=True))
+    rows = [(key, list(data.groupby("n_train", sort=True)))
+            for key, data in curves.groupby(["dataset", "backbone"], sort=True)]
     show_backbone = curves["backbone"].nunique() > 1
     styles = strategy_styles(curves["strategy"].unique().tolist())
-    fig, axes = grid(len(rows), max(data["n_train"].nunique() for _, data in rows))
-    for ax_row, ((dataset, backbone), data) in zip(axes, rows):
-        cells = list(data.groupby("n_train", sort=True))
-        for ax, (n_train, cell) in zip(ax_row, cells):
+    fig, axes, panels = group_grid([len(cells) for _, cells in rows])
+    for group, ((dataset, backbone), cells) in zip(panels, rows):
+        for ax, (n_train, cell) in zip(group, cells):
             for strategy in ordered_strategies(cell["strategy"].unique().tolist()):
                 line = cell[cell["strategy"] == strategy].sort_values("epoch")
                 color, marker = styles[strategy]
@@ -257,7 +254,5 @@ def curves_figure(curves: pd.DataFrame, out_dir: Path, empty_message: str) -> Fi
             ax.set_xlabel("epoch")
             ax.set_ylabel("val accuracy")
             ax.grid(True, alpha=0.3)
-        for ax in ax_row[len(cells):]:
-            ax.set_axis_off()
     legend(fig, axes)
     return save(fig, out_dir, name, caption)

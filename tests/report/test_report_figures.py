@@ -46,3 +46,30 @@ def test_without_two_tuned_parameters_section_9_is_a_line_not_an_empty_figure(tm
     assert any(isinstance(b, Paragraph) and "No cell tuned two or more" in b.text
                for b in blocks)
     assert (tmp_path / "param_importance.csv").is_file()
+
+
+def test_groups_of_panels_wrap_into_balanced_rows_of_at_most_three():
+    from report.figure_base import MAX_COLS, group_grid
+
+    fig, axes, groups = group_grid([4, 3, 1, 5])
+    assert (len(axes), len(axes[0])) == (2 + 1 + 1 + 2, MAX_COLS)
+    assert [len(g) for g in groups] == [4, 3, 1, 5]
+    assert groups[0] == [axes[0][0], axes[0][1], axes[1][0], axes[1][1]]  # 2 rows of 2
+    assert groups[1] == axes[2] and groups[2] == [axes[3][0]]
+    assert groups[3] == axes[4] + axes[5][:2]  # 5 panels: 3 + 2
+    shown = {id(ax) for g in groups for ax in g}
+    assert all(ax.axison == (id(ax) in shown) for row in axes for ax in row)
+
+
+def test_a_cell_grid_of_four_sizes_is_no_wider_than_three_panels(tmp_path):
+    from PIL import Image
+
+    from report.figure_base import MAX_COLS, PANEL_SIZE
+
+    costs = _final_costs()
+    four = pd.concat([costs, costs.assign(n_train=1000), costs.assign(n_train=5000)],
+                     ignore_index=True)
+    assert four["n_train"].nunique() == 4
+    figure = cost_figure(plot_data.cost_points(four), tmp_path)
+    with Image.open(figure.png) as png:
+        assert png.width <= MAX_COLS * PANEL_SIZE[0] * 110 + 50  # dpi 110, tight margins
