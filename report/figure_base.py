@@ -65,8 +65,8 @@ def group_grid(counts: list[int], max_cols: int = MAX_COLS
     Returns:
         The figure, its grid (for :func:`legend`) and each group's axes, in order.
     """
-    widths = [-(-n // -(-n // max_cols)) if n else 1 for n in counts]
-    heights = [-(-n // w) if n else 1 for n, w in zip(counts, widths)]
+    heights = [max(1, _ceil_div(n, max_cols)) for n in counts]
+    widths = [max(1, _ceil_div(n, h)) for n, h in zip(counts, heights)]
     fig, axes = grid(sum(heights), max(widths, default=1))
     groups, top = [], 0
     for n, width, height in zip(counts, widths, heights):
@@ -77,6 +77,10 @@ def group_grid(counts: list[int], max_cols: int = MAX_COLS
         groups.append(mine[:n])
         top += height
     return fig, axes, groups
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def flat(axes: list[list[Axes]]) -> list[Axes]:
