@@ -51,7 +51,7 @@ def test_without_two_tuned_parameters_section_9_is_a_line_not_an_empty_figure(tm
 def test_groups_of_panels_wrap_into_balanced_rows_of_at_most_three():
     from report.figure_base import MAX_COLS, group_grid
 
-    fig, axes, groups = group_grid([4, 3, 1, 5])
+    _fig, axes, groups = group_grid([4, 3, 1, 5])
     assert (len(axes), len(axes[0])) == (2 + 1 + 1 + 2, MAX_COLS)
     assert [len(g) for g in groups] == [4, 3, 1, 5]
     assert groups[0] == [axes[0][0], axes[0][1], axes[1][0], axes[1][1]]  # 2 rows of 2
