@@ -90,7 +90,7 @@ def flat(axes: list[list[Axes]]) -> list[Axes]:
 
 def panel_grid(n_panels: int, n_cols: int) -> tuple[Figure, list[list[Axes]]]:
     """A grid of ``n_panels`` axes, ``n_cols`` a row at most; the unused ones hidden."""
-    fig, axes = grid(-(-n_panels // n_cols), min(n_cols, n_panels))
+    fig, axes = grid(_ceil_div(n_panels, n_cols), min(n_cols, n_panels))
     for ax in flat(axes)[n_panels:]:
         ax.set_axis_off()
     return fig, axes

@@ -73,8 +73,7 @@ def gain_blocks(trials: pd.DataFrame, out: Path) -> list[Block]:
         "the default failed or was skipped, or no trial completed (tuning_gain.csv).")
 
 
-def cost_blocks(final: pd.DataFrame, out: Path, caveats: pd.DataFrame | None = None
-                ) -> list[Block]:
+def cost_blocks(final: pd.DataFrame, out: Path, caveats: pd.DataFrame | None) -> list[Block]:
     """Section 7; ``caveats`` (:func:`report.timing.read_timing_caveats`) correct paused
     training times and flag contended ones."""
     final = apply_timing_caveats(final, caveats)

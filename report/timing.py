@@ -66,12 +66,17 @@ def apply_timing_caveats(final: pd.DataFrame, caveats: pd.DataFrame | None) -> p
 
 def caveat_text(final: pd.DataFrame, caveats: pd.DataFrame | None) -> str:
     """One sentence for the cost section: how many seeds' times were corrected or are
-    inflated, and in which cells; '' when no final row has a caveat."""
+    inflated, and in which cells; '' when no final row has a caveat.
+
+    Args:
+        final: Rows of ``final.csv`` as :func:`apply_timing_caveats` returns them.
+        caveats: What :func:`read_timing_caveats` read, or None.
+    """
     if caveats is None or "mlflow_run_id" not in final:
         return ""
-    ids = final["mlflow_run_id"]
-    paused = ids.isin(caveats.loc[caveats["cause"] == "paused", "mlflow_run_id"]).sum()
-    contended = final[ids.isin(caveats.loc[caveats["cause"] == "contended", "mlflow_run_id"])]
+    paused = final["mlflow_run_id"].isin(
+        caveats.loc[caveats["cause"] == "paused", "mlflow_run_id"]).sum()
+    contended = final[final["time_contended"]]
     parts = []
     if paused:
         parts.append(f"{paused} seed(s) ran while the process was paused; their paused "
