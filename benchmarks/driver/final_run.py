@@ -54,7 +54,7 @@ def run_final(run: CellRun, trial_number: int, config: dict[str, Any], seed: int
         test = run.task.test
         truth = test.labels.numpy()
         device = torch.device(run.train_cfg.device)
-        pred = predict(model, test.images, data, device).numpy()
+        pred = predict(model, test.images, data, device, run.train_cfg.precision).numpy()
         if pictures:
             save_pictures(pictures_path(run.writer.folder, run.cell.key), model, test.images,
                           test.labels, data, device)

@@ -17,6 +17,7 @@ from benchmarks.engine.augment import make_augment
 from benchmarks.engine.config import TrainConfig
 from benchmarks.engine.loss import Loss, make_loss
 from benchmarks.engine.memory import PeakMemory
+from benchmarks.engine.placement import place
 from benchmarks.engine.precision import Precision, make_precision
 from benchmarks.engine.route import choose_route
 from benchmarks.engine.schedule import apply_schedule, lr_factor
@@ -46,7 +47,9 @@ class TrainResult:
 
     ``cached_features``: the head trained on stored pre-logit features. ``cached_blocks``: how
     many input-side blocks ran once per trial instead of every step (all of them with cached
-    features, ``k`` with a cached frozen prefix, 0 on the uncached path).
+    features, ``k`` with a cached frozen prefix, 0 on the uncached path). ``data_on_device``:
+    the images lived on the training device (:mod:`benchmarks.engine.placement`; always on a
+    CPU), else ``data_note`` says why they stayed on the host.
     """
 
     best_val_acc: float
@@ -58,6 +61,8 @@ class TrainResult:
     cached_features: bool = False
     cached_blocks: int = 0
     peak_mem_mb: float = 0.0
+    data_on_device: bool = True
+    data_note: str = ""
     history: list[dict[str, float]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
 
@@ -84,6 +89,8 @@ def train(
     model.to(device)
     start = time.perf_counter()
     memory = PeakMemory(device)
+    placed = place(data, device)
+    data = placed.data
     precision = make_precision(cfg.precision, device)
     if cfg.channels_last is True:
         model.to(memory_format=torch.channels_last)
@@ -98,7 +105,8 @@ def train(
     steps = batches.steps_per_epoch
     result = TrainResult(0.0, 0, 0, count_trainable(model), 0.0,
                          total_params=sum(p.numel() for p in model.parameters()),
-                         cached_features=route.cached, cached_blocks=route.cached_blocks)
+                         cached_features=route.cached, cached_blocks=route.cached_blocks,
+                         data_on_device=placed.on_device, data_note=placed.reason)
     for epoch in range(cfg.max_epochs):
         sync_optimizer(optimizer, strategy, groups, epoch)
         set_train_mode(model, strategy, groups, epoch)
@@ -153,9 +161,15 @@ def _record(result: TrainResult, model: nn.Module, epoch: int, metrics: dict) ->
 def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
                  precision: Precision, penalty: Callable[[], torch.Tensor | None],
                  loss_fn: Loss) -> float:
-    """One pass over the training set; returns the mean training loss (penalty included)."""
+    """One pass over the training set; returns the mean training loss (penalty included).
+
+    The loss is summed on the device and read back every ``check_every`` steps only: a read
+    waits for the device to finish all queued work, which on a GPU would leave it idle while
+    Python queues the next step.
+    """
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    total, count = 0.0, 0
+    total = _accumulator(batches.device)
+    count, every = 0, check_every(batches.device)
     for i, (x, y) in enumerate(batches):
         apply_schedule(optimizer, factor(i))
         with precision.autocast():
@@ -164,16 +178,38 @@ def _train_epoch(model, optimizer, batches: Batches, cfg: TrainConfig, factor,
         extra = penalty()
         if extra is not None:
             loss = loss + extra.float()
-        if not math.isfinite(loss.item()):
-            raise TrainingDiverged(f"training loss became {loss.item()} at step {i}")
         optimizer.zero_grad(set_to_none=True)
         precision.backward(loss, optimizer)
         if cfg.grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(trainable, cfg.grad_clip_norm)
         precision.step(optimizer)
-        total += loss.item() * len(y)
+        total += loss.detach().to(total.dtype) * len(y)
         count += len(y)
-    return total / max(1, count)
+        if (i + 1) % every == 0:
+            _check_finite(total, i, every)
+    return _check_finite(total, i if count else 0, every) / max(1, count)
+
+
+def check_every(device: torch.device) -> int:
+    """Steps between reads of the summed loss: every step on a CPU (a read costs nothing
+    there, and a diverged trial stops at once), every 25 on an accelerator."""
+    return 1 if torch.device(device).type == "cpu" else 25
+
+
+def _accumulator(device: torch.device) -> torch.Tensor:
+    """A zero on ``device`` to sum the loss in: float64 (the sum a Python float gives), or
+    float32 where the device has no float64 (MPS)."""
+    dtype = torch.float32 if device.type == "mps" else torch.float64
+    return torch.zeros((), dtype=dtype, device=device)
+
+
+def _check_finite(total: torch.Tensor, step: int, every: int) -> float:
+    """The summed loss as a float; raises :class:`TrainingDiverged` if it is not finite."""
+    value = total.item()
+    if not math.isfinite(value):
+        when = f"at step {step}" if every == 1 else f"within the {every} steps up to {step}"
+        raise TrainingDiverged(f"training loss became {value} {when}")
+    return value
 
 
 @torch.no_grad()
@@ -187,12 +223,15 @@ def _outputs(net: nn.Module, x: torch.Tensor, prepare: Prepare, device) -> torch
 
 def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, prepare: Prepare, device) -> float:
     """Accuracy of ``net`` on stored inputs ``x``."""
-    return (_outputs(net, x, prepare, device) == y).float().mean().item()
+    return (_outputs(net, x, prepare, device) == y.cpu()).float().mean().item()
 
 
-def predict(model: nn.Module, x: torch.Tensor, data: TensorData, device) -> torch.Tensor:
-    """Predicted labels of the full model for uint8 images ``x``."""
-    return _outputs(model, x, data.normalise, device)
+def predict(model: nn.Module, x: torch.Tensor, data: TensorData, device,
+            precision: str = "fp32") -> torch.Tensor:
+    """Predicted labels of the full model for uint8 images ``x``, in the autocast of
+    ``precision`` (the training's, as its validation passes ran)."""
+    with make_precision(precision, device).autocast():
+        return _outputs(model, x, data.normalise, device)
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData,

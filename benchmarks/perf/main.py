@@ -17,6 +17,13 @@ Run ``python -m benchmarks.perf.main [--only a,b,c,d,e,f] [--threads N] [--quick
 - (e) the quickstart's wall time and peak RSS (``ftbench run`` in a subprocess).
 - (f) with ``--timm-train PATH``: ftbench's trial throughput against timm's own
   ``train.py`` on the same model and images (:mod:`benchmarks.perf.timm_train`): target >= 1.5.
+- (g) on a GPU: an ftbench trial against a bare loop at the same batch size, EfficientNet-Lite0
+  at 224 px in bf16 (:mod:`benchmarks.perf.gpu`): target >= 0.9.
+- (i) on a GPU: ``torch.compile`` of the bare loop against the eager one: the warm-up it costs
+  and the speed it gains after (:mod:`benchmarks.perf.gpu`).
+- (h) on a GPU: the 8-cell suite of issue 27, a worker sweep then the whole suite at the
+  best count (:mod:`benchmarks.perf.gpu_suite`): target <= 200 s of wall time. ``hs``: the
+  sweep alone; ``h`` with one ``--gpu-workers`` count: the full suite alone at that count.
 
 Variants are timed interleaved (A B, B A, ...) and the medians are compared, which cancels
 slow drifts of a shared machine's load. With CUDA, (a) and (b) are also measured on the GPU
@@ -38,6 +45,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.perf import cases
+from benchmarks.perf import gpu as perf_gpu
+from benchmarks.perf import gpu_suite as perf_gpu_suite
 from benchmarks.perf import pruning as perf_pruning
 from benchmarks.perf import suite as perf_suite
 from benchmarks.perf import timm_train as perf_timm
@@ -56,15 +65,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timm-train", type=Path, metavar="PATH",
                         help="timm's train.py (a pytorch-image-models clone): adds case f, "
                         "ftbench's trial throughput against timm's training loop")
+    parser.add_argument("--gpu-workers", default="1,2,4,8",
+                        help="worker counts of case h's sweep (default: 1,2,4,8)")
+    parser.add_argument("--device", default="cuda",
+                        help="device of cases g and h (default: cuda; cpu with --quick tries "
+                        "them on a CPU)")
     return parser
 
 
-def measure(only: set[str], threads: int, quick: bool,
-            timm_train: Path | None = None) -> list[Measure]:
-    """Every requested case, in order (f only with timm's train.py)."""
+def measure(only: set[str], threads: int, quick: bool, timm_train: Path | None = None,
+            device: str = "cuda", gpu_workers: tuple[int, ...] = (1, 2, 4, 8)) -> list[Measure]:
+    """Every requested case, in order (f only with timm's train.py; g and h on ``device``)."""
+    out = measure_gpu(only, quick, device, gpu_workers)
+    if not {"a", "b", "c", "d", "e", "f"} & only:
+        return out
     setup = Setup(n_train=96, n_val=32, epochs=2, reps=2) if quick else Setup()
     data = cases.task_data(setup)
-    out: list[Measure] = []
     if "a" in only:
         out += cases.case_a(setup, data)
     if "b" in only:
@@ -83,6 +99,32 @@ def measure(only: set[str], threads: int, quick: bool,
             out += perf_pruning.case_d(Path(tmp), threads, quick) if "d" in only else []
     if timm_train is not None and "f" in only:
         out += perf_timm.case_f(timm_train)
+    return out
+
+
+def measure_gpu(only: set[str], quick: bool, device: str,
+                workers: tuple[int, ...]) -> list[Measure]:
+    """Cases g and h on ``device`` (``--quick``: tiny sizes, to try them on a CPU)."""
+    out: list[Measure] = []
+    precision = "bf16" if device.startswith("cuda") else "fp32"
+    if "g" in only:
+        setup = perf_gpu.GpuSetup(device=device, precision=precision)
+        if quick:
+            setup = perf_gpu.GpuSetup(n_train=64, n_val=32, size=64, epochs=1, reps=1,
+                                      batches=(32,), device=device, precision=precision)
+        out += perf_gpu.case_g(setup)
+    if "i" in only:
+        setup = perf_gpu.GpuSetup(device=device, precision=precision)
+        if quick:
+            setup = perf_gpu.GpuSetup(n_train=64, n_val=32, size=64, epochs=1, reps=1,
+                                      batches=(32,), device=device, precision=precision)
+        out += perf_gpu.case_i(setup, batch=setup.batches[0])
+    if {"h", "hs"} & only:
+        size = perf_gpu_suite.SuiteSize(device=device, precision=precision)
+        if quick:
+            size = perf_gpu_suite.SuiteSize((20, 40), 2, (0,), 2, 32, device, precision)
+        with tempfile.TemporaryDirectory(prefix="ftbench-gpu-") as tmp:
+            out += perf_gpu_suite.case_h(Path(tmp), size, workers, full="h" in only)
     return out
 
 
@@ -139,7 +181,8 @@ def main(argv: list[str] | None = None) -> list[Measure]:
     torch.set_num_threads(args.threads)
     only = set(args.only.split(","))
     load_before, start = _loadavg(), time.perf_counter()
-    rows = measure(only, args.threads, args.quick, args.timm_train)
+    workers = tuple(int(n) for n in args.gpu_workers.split(","))
+    rows = measure(only, args.threads, args.quick, args.timm_train, args.device, workers)
     info = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
             **machine(), "loadavg_before": load_before, "loadavg_after": _loadavg(),
             "seconds": round(time.perf_counter() - start, 1)}

@@ -205,7 +205,8 @@ def test_two_worker_processes_share_one_cell_exactly(tmp_path):
 
 
 def test_a_killed_run_resumes_keeping_finished_trials_and_retrying_the_killed_one(tmp_path):
-    suite = _write_suite(tmp_path, "kill", trials=4, epochs=8)
+    # 200 images: an epoch long enough that the kill lands inside trial 2, also under load
+    suite = _write_suite(tmp_path, "kill", n=200, trials=4, epochs=8)
     args = ["run", suite, "--results-dir", tmp_path / "r", "--cache-dir", tmp_path / "c",
             "--no-progress", "--no-report"]
     proc = subprocess.Popen(_cli(*args), start_new_session=True)

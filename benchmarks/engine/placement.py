@@ -1,0 +1,83 @@
+"""Where a training run's images live: on its device when they fit, else on the host.
+
+This is the one place that decides. On a GPU, images on the device mean that a batch is
+gathered, converted, normalised and augmented there, and nothing crosses the bus per step;
+images on the host are gathered there and copied per batch. The training loop does not
+branch on the answer: :class:`benchmarks.engine.tensors.Batches` indexes whatever it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from benchmarks.engine.tensors import TensorData
+
+DEVICE_SHARE = 0.5
+"""The largest share of the device's free memory that a trial's images may take: the rest
+is for the model, its activations and other trials sharing the device."""
+
+FreeBytes = Callable[[torch.device], int]
+"""Free memory of a device in bytes (``torch.cuda.mem_get_info`` on CUDA)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A trial's training and validation data and where they live.
+
+    Attributes:
+        data: the tensors, on ``device`` or on the host.
+        on_device: True when the images are on the training device (always on a CPU).
+        data_mb: MiB of images and labels.
+        reason: why the data stayed on the host ("" when on the device).
+    """
+
+    data: TensorData
+    on_device: bool
+    data_mb: float
+    reason: str = ""
+
+
+def data_bytes(data: TensorData) -> int:
+    """Bytes of the training and validation tensors."""
+    tensors = (data.x_train, data.y_train, data.x_val, data.y_val)
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def cuda_free_bytes(device: torch.device) -> int:
+    """Free memory of a CUDA device, in bytes."""
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def place(data: TensorData, device: torch.device | str,
+          free_bytes: FreeBytes = cuda_free_bytes) -> Placement:
+    """Move ``data`` to ``device`` when it takes at most ``DEVICE_SHARE`` of its free memory.
+
+    On a CPU the data is already where training runs. On an accelerator that is short of
+    memory the data stays on the host, pinned (CUDA) for asynchronous copies per batch.
+    """
+    device = torch.device(device)
+    size = data_bytes(data)
+    mb = size / 2**20
+    if device.type == "cpu":
+        return Placement(data, True, mb)
+    free = free_bytes(device)
+    if size > DEVICE_SHARE * free:
+        reason = (f"{mb:,.0f} MiB of images > {DEVICE_SHARE:.0%} of the {free / 2**20:,.0f} "
+                  f"MiB free on {device}")
+        return Placement(_moved(data, lambda t: _pinned(t, device)), False, mb, reason)
+    return Placement(_moved(data, lambda t: t.to(device, non_blocking=True)), True, mb)
+
+
+def _pinned(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` in page-locked host memory where the device is CUDA."""
+    return tensor.pin_memory() if device.type == "cuda" and tensor.is_cpu else tensor
+
+
+def _moved(data: TensorData, move: Callable[[torch.Tensor], torch.Tensor]) -> TensorData:
+    """``data`` with every tensor passed through ``move``."""
+    return dataclasses.replace(data, x_train=move(data.x_train), y_train=move(data.y_train),
+                               x_val=move(data.x_val), y_val=move(data.y_val))
