@@ -1,22 +1,23 @@
-"""The ``ftbench`` command line: run, worker, status, list, show, report, pretrain. Bad input
-exits 2 with one line."""
+"""The ``ftbench`` command line: run, worker, status, list, show, report, compare, pack, unpack,
+pretrain. Bad input exits 2 with one line."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import NoReturn
 
-from benchmarks.cli.folder_commands import cmd_compare, cmd_report
+from benchmarks.cli.folder_commands import cmd_compare, cmd_pack, cmd_report, cmd_unpack
+from benchmarks.cli.run_cmd import cmd_run, run_arguments
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE, as a shell reports a command whose reader closed the pipe."""
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: Ctrl-C or SIGTERM stopped the run (the trial in flight recorded as such)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     worker = add("worker", help="join a running suite as one more worker (same storage and "
                  "MLflow URI; no report)")
     for command in (run, worker):
-        _run_arguments(command)
+        run_arguments(command)
     run.add_argument("--n-workers", type=int, default=1,
                      help="worker processes on this machine sharing the suite (default: 1)")
 
@@ -92,101 +93,17 @@ def _parser() -> argparse.ArgumentParser:
                          help="practical margin of the verdicts, as accuracy (default 0.01)")
     compare.add_argument("--out", type=Path, help="also write compare.csv and compare.md "
                          "into this folder")
+
+    pack = add("pack", help="one archive (.tar.xz or .tar.gz, at most 16 MiB) of what a "
+               "results folder needs to resume on another machine")
+    pack.add_argument("folder", type=Path, help="results folder, e.g. results/quickstart")
+    pack.add_argument("--out", type=Path, help="the archive to write (default: "
+                      "FOLDER's name + .tar.xz, in the current folder)")
+    unpack = add("unpack", help="restore a results folder from an archive of `ftbench pack`")
+    unpack.add_argument("archive", type=Path)
+    unpack.add_argument("--results-dir", type=Path, default=Path("results"),
+                        help="parent folder to restore <suite>/ into (default: results)")
     return parser
-
-
-def _run_arguments(command: argparse.ArgumentParser) -> None:
-    """The options that ``run`` and ``worker`` share."""
-    command.add_argument("suite", nargs="?", default="quickstart",
-                         help="built-in suite name or path to a suite YAML (default: quickstart)")
-    command.add_argument("--results-dir", type=Path, default=Path("results"),
-                         help="parent folder of results/<suite>/ (default: results)")
-    command.add_argument("--mlflow-uri",
-                         help="MLflow tracking URI (default: SQLite under results)")
-    command.add_argument("--storage", help="Optuna storage: a database URL (sqlite:///..., "
-                         "postgresql://...) or a .journal file (default: "
-                         "results/<suite>/optuna.journal)")
-    command.add_argument("--cache-dir", type=Path, help="pretrained-checkpoint cache "
-                         "(default: $FTBENCH_CACHE or ~/.cache/ftbench)")
-    command.add_argument("--threads", type=int,
-                         help="torch CPU threads of this process (default: all cores, "
-                         "shared out with --n-workers)")
-    command.add_argument("--stale-after", type=float, default=1800.0, metavar="SECONDS",
-                         help="a trial of another machine with no heartbeat (sent every 60 s "
-                         "while it runs) for this long is taken as crashed, failed and "
-                         "retried (default: 1800)")
-    command.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    command.add_argument("--extend", action="store_true",
-                         help="accept a suite that adds seeds, strategies or training sizes "
-                         "(keeping the old ones) or trials (before any final seed ran) to an "
-                         "existing results folder")
-    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    command.add_argument("--dry-run", action="store_true",
-                         help="print the grid, its trainings and a time estimate measured on "
-                         "this machine; write nothing")
-
-
-def _check_stale_after(seconds: float) -> None:
-    """``--stale-after`` must leave room for a few missed heartbeats."""
-    from benchmarks.driver.liveness import HEARTBEAT_S
-
-    if not seconds >= 3 * HEARTBEAT_S:
-        raise ValueError(f"--stale-after must be at least {3 * HEARTBEAT_S:.0f} seconds (three "
-                         f"heartbeats of a running trial), but got {seconds:g}. Use the "
-                         "default 1800, or a value such as 600 for short epochs.")
-
-
-def _stop_as_interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (a batch system or session ending the run) stops it as Ctrl-C does: the
-    trial in flight is recorded as interrupted and retried when the suite runs again."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _catch_stops() -> None:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt, even where the shell that started the run
-    in the background set SIGINT to be ignored (Python then installs no handler)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _stop_as_interrupt)
-
-
-def _cmd_run(args: argparse.Namespace) -> None:
-    from benchmarks.driver.machine import check_workers
-    from benchmarks.driver.runner import RunOptions, run_suite
-    from benchmarks.driver.workers import set_threads
-    from benchmarks.suite.model import load_suite
-
-    start = time.perf_counter()
-    suite = load_suite(args.suite)
-    worker = args.command == "worker"
-    n_workers = 1 if worker else args.n_workers
-    if n_workers < 1 or (args.threads is not None and args.threads < 1):
-        raise ValueError(f"--n-workers and --threads must be >= 1, but got {n_workers} and "
-                         f"{args.threads}.")
-    if args.dry_run:
-        from benchmarks.driver.dry_run import dry_run
-        from benchmarks.models.pretrain import default_cache_dir
-
-        print(dry_run(suite, args.cache_dir or default_cache_dir()))
-        return
-    check_workers(n_workers)
-    _check_stale_after(args.stale_after)
-    options = RunOptions(results_root=args.results_dir, mlflow_uri=args.mlflow_uri,
-                         storage=args.storage, cache_dir=args.cache_dir,
-                         progress=False if args.no_progress else None,
-                         report=not (args.no_report or worker), stale_after_s=args.stale_after,
-                         n_workers=n_workers, threads=args.threads, worker=worker,
-                         extend=args.extend, started=start)
-    set_threads(options)
-    _catch_stops()
-    out = run_suite(suite, options)
-    ran = time.perf_counter() - start
-    print(f"results: {out}/ (trials.csv, final.csv, epochs.csv)")
-    if options.report:
-        from report import build_report
-
-        print(f"report:  {build_report(out)}")
-    report = f" + {time.perf_counter() - start - ran:.1f} s report" if options.report else ""
-    print(f"time: {ran:.1f} s run (run.json's total_time_s){report}")
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
@@ -235,9 +152,9 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 
 
-COMMANDS = {"run": _cmd_run, "worker": _cmd_run, "list": _cmd_list, "show": _cmd_show,
+COMMANDS = {"run": cmd_run, "worker": cmd_run, "list": _cmd_list, "show": _cmd_show,
             "report": cmd_report, "pretrain": _cmd_pretrain, "status": _cmd_status,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "pack": cmd_pack, "unpack": cmd_unpack}
 
 
 def one_line(message: str) -> str:
@@ -259,8 +176,9 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ftbench`` console script."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to print the resume command
     try:
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args) or 0
         sys.stdout.flush()
     except (ValueError, TypeError, FileNotFoundError, PermissionError) as exc:
         if args.debug:
@@ -272,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("ftbench: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
-    return 0
+        return EXIT_INTERRUPTED
+    return code
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The commands that read results folders: ``ftbench report`` and ``ftbench compare``."""
+"""The commands that take results folders: ``ftbench report``, ``compare``, ``pack`` and
+``unpack``."""
 
 from __future__ import annotations
 
@@ -47,3 +48,66 @@ def cmd_compare(args: argparse.Namespace) -> None:
         table.to_csv(args.out / "compare.csv", index=False)
         (args.out / "compare.md").write_text(text, encoding="utf-8")
         print(f"written: {args.out / 'compare.csv'}, {args.out / 'compare.md'}")
+
+
+def cmd_pack(args: argparse.Namespace) -> None:
+    from benchmarks.results.archive import default_archive, pack
+
+    folder = _results_folder(args.folder)
+    _check_nothing_runs(folder)
+    archive = args.out or default_archive(folder)
+    files = pack(folder, archive)
+    print(f"packed: {archive} ({len(files)} files, {archive.stat().st_size / 2**20:.1f} MiB; "
+          "report/ is left out: `ftbench report` rebuilds it)")
+    storage = _plan_storage(folder)
+    if storage and storage != str((folder / "optuna.journal").resolve()):
+        print(f"note: its Optuna storage is not in the archive ({storage}, as plan.json says): "
+              "resume with the same --storage, which the other machine must reach")
+    print(f"restore it with: ftbench unpack {archive.name} --results-dir DIR")
+
+
+def _check_nothing_runs(folder: Path) -> None:
+    """Refuse a folder whose journal holds a trial that a live process still runs: its
+    files are being written, and the trial would look alive elsewhere. Trials of a killed
+    run are only noted: a resume retries them."""
+    journal = folder / "optuna.journal"
+    if not journal.is_file():
+        return
+    from benchmarks.driver.liveness import running_trials
+    from benchmarks.driver.storage import make_storage
+
+    running = running_trials(make_storage(str(journal)))
+    alive = [name for name, live in running if live]
+    if alive:
+        verb = "does" if len(alive) == 1 else "do"
+        raise ValueError(f"results folder '{folder}': no trial may run while it is packed, but "
+                         f"{len(alive)} {verb} ({alive[0]}). Let the run end, or stop it "
+                         "(Ctrl-C, SIGTERM or --stop-after, which record the trial in flight), "
+                         "then pack.")
+    if running:
+        print(f"note: {len(running)} trial(s) of a killed run are still RUNNING in its journal "
+              f"({running[0][0]}); the resumed run fails and retries them, on another machine "
+              "once their heartbeat is --stale-after old (pass e.g. --stale-after 180 there)")
+
+
+def _plan_storage(folder: Path) -> str | None:
+    """The Optuna storage plan.json names (password masked), or None."""
+    import json
+
+    try:
+        return json.loads((folder / "plan.json").read_text()).get("storage")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def cmd_unpack(args: argparse.Namespace) -> None:
+    from benchmarks.driver.tracking import relocate_artifacts
+    from benchmarks.results.archive import unpack
+
+    folder = unpack(args.archive, args.results_dir)
+    relocate_artifacts(folder)  # mlflow.db holds the packing machine's absolute paths
+    n_files = sum(p.is_file() for p in folder.rglob("*"))
+    print(f"unpacked: {folder}/ ({n_files} files)")
+    print(f"resume:   ftbench run SUITE --results-dir {args.results_dir} (SUITE: the suite file "
+          f"or built-in name it ran; {folder / 'suite.yaml'} is the suite as it ran, with the "
+          "packing machine's data paths)")

@@ -4,6 +4,7 @@ workers on the same storage (cells whose last trials run elsewhere are visited a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from benchmarks.driver import liveness, tuning
 from benchmarks.driver.cell import (
@@ -17,7 +18,9 @@ from benchmarks.driver.cell import (
     strategy_context,
 )
 from benchmarks.driver.final_run import run_final
+from benchmarks.driver.seeding import SamplerSeeds
 from benchmarks.driver.summary import cell_summary
+from benchmarks.driver.time_box import UNLIMITED, TimeBox
 from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, release_memory
 from benchmarks.suite.model import Suite
 from strategies import get_strategy
@@ -27,37 +30,41 @@ WAIT_S = 2.0
 
 
 def run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
-             stale_after_s: float) -> None:
-    """Every cell in order; cells waiting on other workers are visited again until done."""
+             stale_after_s: float, seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED) -> None:
+    """Every cell in order; cells waiting on other workers are visited again until done
+    (``seeds``: each cell's sampler seed; ``time_box``: raises
+    :class:`~benchmarks.driver.time_box.TimeUp` before a training that would end too late)."""
     pending = list(enumerate(runs, start=1))
     while pending:
         waiting = []
         for index, run in pending:
             run.progress.set_cell(index, len(runs))
-            if not run_cell(suite, run, storage, stale_after_s):
+            if not run_cell(suite, run, storage, stale_after_s, seeds, time_box):
                 waiting.append((index, run))
         if waiting:
             time.sleep(WAIT_S)
         pending = waiting
 
 
-def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float) -> bool:
+def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
+             seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED) -> bool:
     """Tune one cell, then retrain its best configuration over the suite's seeds.
 
     Returns False when the cell must wait: its last trials still run in another worker, so
     its best configuration is not known yet.
     """
     ctx = strategy_context(run)
-    study = tuning.open_study(run.cell.key, storage, suite.sampler_seed, suite.pruner,
+    study = tuning.open_study(run.cell.key, storage, seeds.of(run.cell.key), suite.pruner,
                               suite.trials, run.train_cfg.max_epochs)
     strategy_cls = get_strategy(run.cell.strategy)
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
     for trial in liveness.stale_trials(study, stale_after_s):
         record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
-    tuning.optimize(study, make_objective(run, ctx), suite.trials)
+    tuning.optimize(study, make_objective(run, ctx), suite.trials, time_box.gate(run, "trial"))
     if tuning.running_elsewhere(study):
         return False
-    run_finals(suite, run, storage, stale_after_s, tuning.best_config(study))
+    run_finals(suite, run, storage, stale_after_s, tuning.best_config(study),
+               time_box.gate(run, "final"))
     run.progress.cell_done(_done_line(run))
     return True
 
@@ -73,8 +80,10 @@ def _done_line(run: CellRun) -> str:
 
 
 def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
-                best: tuple[int, dict] | None) -> None:
-    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in."""
+                best: tuple[int, dict] | None,
+                before: Callable[[], None] = lambda: None) -> None:
+    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in.
+    ``before()`` is called before each seed is claimed (``--stop-after``'s check)."""
     finals = tuning.open_finals(run.cell.key, storage)
     for trial in liveness.stale_trials(finals, stale_after_s):
         tuning.fail(finals, trial)
@@ -85,7 +94,7 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
     missing = [s for s in suite.seeds if s not in final_seeds_done(run)]
     if best is not None and missing:
         tuning.offer_seeds(finals, missing)
-        while (claim := tuning.claim_seed(finals)) is not None:
+        while (claim := tuning.claim_seed(finals, before)) is not None:
             trial, seed = claim
             run_seed(run, best, trial, seed, finals, pictures=seed == min(suite.seeds))
     all_in = len(final_seeds_done(run)) == len(suite.seeds)

@@ -68,17 +68,35 @@ def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial
     so it is not failed under the worker that is about to run it.
     """
     host, now = socket.gethostname(), time.time()
-    stale = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        attrs = trial.user_attrs
-        started = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
-        if attrs.get("ftbench.host") == host:
-            dead = not _pid_alive(int(attrs.get("ftbench.pid", -1)))
-        else:
-            dead = now - float(attrs.get("ftbench.heartbeat", started)) > stale_after_s
-        if dead:
-            stale.append(trial)
-    return stale
+    return [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if _gone(trial, host, now, stale_after_s)]
+
+
+def _gone(trial: optuna.trial.FrozenTrial, host: str, now: float, stale_after_s: float) -> bool:
+    """Whether the process of a RUNNING trial is gone (see :func:`stale_trials`)."""
+    attrs = trial.user_attrs
+    if attrs.get("ftbench.host") == host:
+        return not _pid_alive(int(attrs.get("ftbench.pid", -1)))
+    started = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
+    return now - float(attrs.get("ftbench.heartbeat", started)) > stale_after_s
+
+
+def running_trials(storage: optuna.storages.BaseStorage | str) -> list[tuple[str, bool]]:
+    """Every RUNNING trial of every study in ``storage``: its name (``<study> trial 3, pid 12
+    on host``) and whether its process may still run it (this host: its pid exists; another:
+    a heartbeat within three beats)."""
+    store = optuna.storages.get_storage(storage)
+    host, now = socket.gethostname(), time.time()
+    found = []
+    for study in store.get_all_studies():
+        study_id = store.get_study_id_from_name(study.study_name)
+        for trial in store.get_all_trials(study_id, deepcopy=False,
+                                          states=(TrialState.RUNNING,)):
+            attrs = trial.user_attrs
+            where = f"pid {attrs.get('ftbench.pid', '?')} on {attrs.get('ftbench.host', '?')}"
+            found.append((f"{study.study_name} trial {trial.number}, {where}",
+                          not _gone(trial, host, now, 3 * HEARTBEAT_S)))
+    return found
 
 
 def _pid_alive(pid: int) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.driver.grid import Plan
+from benchmarks.driver.seeding import SamplerSeeds
 from benchmarks.engine.memory import peak_rss_mb
 from benchmarks.models.memory_format import FormatChoice
 from benchmarks.models.pretrain import Pretrained
@@ -19,8 +20,10 @@ from benchmarks.suite.model import Suite
 
 
 def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
-                    inputs: dict, plan: Plan, formats: dict[str, FormatChoice]) -> None:
-    """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes."""
+                    inputs: dict, plan: Plan, formats: dict[str, FormatChoice],
+                    stopped: bool = False) -> None:
+    """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes
+    (``stopped``: ``--stop-after`` ended this invocation before the suite was done)."""
     import optuna
     import timm
     import torch
@@ -50,8 +53,10 @@ def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str
                        len(sizes) for sizes in plan.values()) * len(suite.backbones)
                    * len(suite.strategies)},
     }
-    info["runs"] = _run_history(out / "run.json") + [
-        {k: info[k] for k in ("finished", "total_time_s")}]
+    latest = {k: info[k] for k in ("finished", "total_time_s")}
+    if stopped:
+        latest["stopped"] = True
+    info["runs"] = _run_history(out / "run.json") + [latest]
     (out / "run.json").write_text(json.dumps(info, indent=2))
 
 
@@ -86,15 +91,16 @@ def _run_history(path: Path) -> list[dict]:
     return [{k: earlier[k] for k in keys}] if all(k in earlier for k in keys) else []
 
 
-def write_plan(out: Path, suite: Suite, grid: list, storage: str) -> None:
-    """``plan.json``: the cells of this run and their budgets (read by ``ftbench status``),
-    and the Optuna storage that holds their studies (password masked)."""
+def write_plan(out: Path, suite: Suite, grid: list, storage: str, seeds: SamplerSeeds) -> None:
+    """``plan.json``: the cells of this run, their budgets and sampler seeds (read by
+    ``ftbench status``), and the Optuna storage that holds their studies (password masked)."""
     plan = {
         "suite": suite.name, "trials_per_cell": suite.trials, "seeds": list(suite.seeds),
-        "storage": storage,
+        "storage": storage, "sampler_seeds": seeds.way,
         "cells": [{"key": c.key, "backbone": c.backbone, "dataset": c.dataset,
                    "n_train": c.n_train, "size": c.size_label, "strategy": c.strategy,
-                   "max_epochs": suite.train_config(c.size).max_epochs} for c in grid],
+                   "max_epochs": suite.train_config(c.size).max_epochs,
+                   "sampler_seed": seeds.of(c.key)} for c in grid],
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     tmp = out / "plan.json.tmp"

@@ -26,7 +26,9 @@ from benchmarks.driver.resume_guard import (
     check_storage_knows_rows,
 )
 from benchmarks.driver.run_info import write_plan, write_run_info
+from benchmarks.driver.seeding import SamplerSeeds, folder_seeds
 from benchmarks.driver.storage import Storage, make_storage
+from benchmarks.driver.time_box import TimeBox, TimeUp
 from benchmarks.driver.tracking import Tracker, artifacts_dir, check_reachable, default_uri
 from benchmarks.driver.workers import spawn_workers, wait_for_workers
 from benchmarks.messages import masked_url
@@ -66,6 +68,7 @@ class RunOptions:
     worker: bool = False  # a helper process: no report, no run.json
     extend: bool = False  # accept more seeds, trials, strategies or sizes than the folder had
     started: float | None = None  # perf_counter() when the command started (run.json's clock)
+    deadline: float | None = None  # time.time() by which every training must end (--stop-after)
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,18 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     then that the folder holds this same suite and the storage its trials
     (:mod:`benchmarks.driver.resume_guard`). ``suite.yaml``, ``plan.json`` and the fingerprint are
     written once the backbones are pretrained.
+
+    Raises:
+        TimeUp: ``options.deadline`` (``--stop-after``) came before the suite was done; the
+            run stopped between two trainings, and ``run.json`` records it as stopped.
     """
     started = options.started if options.started is not None else time.perf_counter()
     cache = options.cache_dir or default_cache_dir()
     checked = preflight(suite, cache, options)
     tasks, plan = checked.tasks, checked.plan
     out = options.results_root / suite.name
-    current = fingerprint(suite, tasks)
+    seeds = folder_seeds(out, suite.sampler_seed)  # an older folder keeps the suite's seed
+    current = fingerprint(suite, tasks, seeds.way)
     rewrite = check_same_suite(out, current, options.extend)
     splits = make_all_splits(suite, tasks, plan)
     check_splits_kept(out, suite, tasks, splits)
@@ -126,9 +134,11 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     weights = {c.key: c.n_train + validation_size(c.n_train, len(tasks[c.dataset].classes),
                                                   suite.val_fraction) for c in grid}
     progress = Progress(_budget(suite, grid, weights, cache, writer), enabled=options.progress)
+    stopped: TimeUp | None = None
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
-        _record_start(out, suite, grid, current if rewrite else None, storage_spec, options)
+        _record_start(out, suite, grid, current if rewrite else None, storage_spec, options,
+                      seeds)
         uri = default_uri(out)
         tracker = tracker or Tracker(uri, f"ftbench/{suite.name}", artifacts_dir(out, uri))
         models = {ref.key: ref.name for ref in suite.backbones}
@@ -142,15 +152,21 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                             suite.train_config(cell.size),
                             channels_last=formats[cell.backbone].channels_last),
                         tracker, writer, progress) for cell in grid]
+        time_box = TimeBox(options.deadline, out)
         helpers = spawn_workers(out / "suite.yaml", options, tracker.uri, storage_spec, cache)
         try:
-            run_grid(suite, runs, storage, options.stale_after_s)
+            run_grid(suite, runs, storage, options.stale_after_s, seeds, time_box)
+        except TimeUp as exc:  # between two trainings: this invocation's time is still recorded
+            stopped = exc
         finally:
             wait_for_workers(helpers, progress)
     finally:
         progress.close()
     if not options.worker:
-        write_run_info(suite, out, started, pretrained, inputs, plan, formats)
+        write_run_info(suite, out, started, pretrained, inputs, plan, formats,
+                       stopped=stopped is not None)
+    if stopped is not None:
+        raise stopped
     return out
 
 
@@ -171,14 +187,14 @@ def _cell_id(cell: Cell) -> tuple[str, str, int, str]:
 
 
 def _record_start(out: Path, suite: Suite, grid: list[Cell], current: dict | None,
-                  storage_spec: str, options: RunOptions) -> None:
+                  storage_spec: str, options: RunOptions, seeds: SamplerSeeds) -> None:
     """The fingerprint (when new or extended), then, from the run itself (workers read them),
     ``suite.yaml`` as it runs and ``plan.json``."""
     if current is not None:
         write_fingerprint(out, current)
     if not options.worker:
         (out / "suite.yaml").write_text(yaml.safe_dump(suite.to_dict(), sort_keys=False))
-        write_plan(out, suite, grid, masked_url(storage_spec))
+        write_plan(out, suite, grid, masked_url(storage_spec), seeds)
 
 
 def _open_outputs(suite: Suite, options: RunOptions,

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -56,6 +57,46 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
                          "--mlflow-uri out to log to results/<suite>/mlflow.db.") from None
 
 
+ARTIFACT_COLUMNS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                    ("logged_models", "artifact_location"))
+"""Where MLflow's SQL store keeps absolute artifact locations."""
+
+
+def relocate_artifacts(results_dir: Path) -> int:
+    """Point the artifact locations in the folder's own store (``mlflow.db``) at its
+    ``mlartifacts/``: a folder moved or unpacked elsewhere keeps the old absolute paths there,
+    so that new runs would put their artifacts in the old place. Only locations under an old
+    ``mlartifacts/`` change. Returns how many rows changed (0 without a store).
+
+    Raises:
+        ValueError: one line, when the store cannot be read or written.
+    """
+    db = results_dir / "mlflow.db"
+    if not db.is_file():
+        return 0
+    new = (results_dir / "mlartifacts").resolve().as_uri()
+    try:
+        with contextlib.closing(sqlite3.connect(db)) as con, con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            olds = {r[0] for r in con.execute("SELECT artifact_location FROM experiments")
+                    if r[0] and r[0].rstrip("/").endswith("/mlartifacts") and r[0] != new}
+            return sum(_replace_prefix(con, table, column, old, new)
+                       for old in olds for table, column in ARTIFACT_COLUMNS if table in tables)
+    except sqlite3.Error as exc:
+        raise ValueError(f"MLflow store '{db}': it must be an SQLite store MLflow wrote, but "
+                         f"updating its artifact locations failed ({exc}). Restore the file from "
+                         "a copy, or move it away to log to a new store.") from None
+
+
+def _replace_prefix(con: sqlite3.Connection, table: str, column: str, old: str,
+                    new: str) -> int:
+    """Replace the location ``old`` by ``new`` where ``column`` is it or lies under it."""
+    n = len(old)
+    return con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                       f"WHERE substr({column}, 1, ?) = ? AND substr({column}, ?, 1) IN ('', '/')",
+                       (new, n + 1, n, old, n + 1)).rowcount
+
+
 @contextlib.contextmanager
 def _init_lock(uri: str) -> Iterator[None]:
     """An exclusive lock beside a SQLite store while it is opened (nothing for servers)."""
@@ -87,6 +128,8 @@ class Tracker:
         self.uri = uri
         try:
             with _init_lock(uri):  # workers starting together must not migrate one db twice
+                if artifacts is not None and uri == default_uri(artifacts.parent):
+                    relocate_artifacts(artifacts.parent)  # a folder moved since it was made
                 self.client = MlflowClient(tracking_uri=uri)
                 self.experiment_id = self._experiment(experiment)
         except Exception as exc:  # noqa: BLE001  (MLflow and SQLAlchemy raise many types)

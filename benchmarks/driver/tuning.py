@@ -51,15 +51,24 @@ def open_study(
     name: str, storage: Storage | None, sampler_seed: int,
     pruner: PrunerConfig, n_trials: int, max_epochs: int | None = None,
 ) -> optuna.Study:
-    """Create or load the study of one cell (maximising validation accuracy)."""
+    """Create or load the study of one cell (maximising validation accuracy); a new study
+    records its sampler's seed as the user attribute :data:`SAMPLER_SEED`."""
     sampler = optuna.samplers.TPESampler(
         seed=sampler_seed, n_startup_trials=max(1, min(10, n_trials // 2))
     )
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=name, storage=storage, sampler=sampler,
         pruner=make_pruner(pruner, max_epochs),
         direction="maximize", load_if_exists=True,
     )
+    if not study.get_trials(deepcopy=False) and SAMPLER_SEED not in study.user_attrs:
+        study.set_user_attr(SAMPLER_SEED, sampler_seed)
+    return study
+
+
+SAMPLER_SEED = "ftbench.sampler_seed"
+"""User attribute of a study: the seed of its TPE sampler (studies of an older ftbench have
+none; they were seeded with the suite's ``sampler_seed``)."""
 
 
 def enqueue_default(study: optuna.Study, params: dict[str, Any]) -> None:
@@ -85,8 +94,10 @@ def remaining_trials(study: optuna.Study, n_trials: int) -> int:
     return max(0, n_trials - sum(counts(t) for t in study.get_trials(deepcopy=False)))
 
 
-def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None:
-    """A new trial if the budget is not used up, else None.
+def ask_within_budget(study: optuna.Study, n_trials: int,
+                      before: Callable[[], None] = lambda: None) -> optuna.Trial | None:
+    """A new trial if the budget is not used up, else None; ``before()`` is called just
+    before it is asked for (``--stop-after``'s check, which raises to stop the run there).
 
     Trial numbers are given out in order by the storage, also to concurrent workers, so a
     trial is within the budget when fewer than ``n_trials`` counting trials have a smaller
@@ -94,6 +105,7 @@ def ask_within_budget(study: optuna.Study, n_trials: int) -> optuna.Trial | None
     of the guideline default, enqueued by two workers opening a new study at once.
     """
     while remaining_trials(study, n_trials) > 0:
+        before()
         trial = study.ask()
         mark_alive(trial)  # at once: another worker must never take it for an abandoned one
         earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
@@ -115,13 +127,15 @@ def _first_default(trial: optuna.Trial, earlier: list[optuna.trial.FrozenTrial])
     return not original(trial) or not any(original(t) for t in earlier)
 
 
-def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: int) -> None:
-    """Run the owed trials, one at a time, until the budget is used (by any worker).
+def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: int,
+             before: Callable[[], None] = lambda: None) -> None:
+    """Run the owed trials, one at a time, until the budget is used (by any worker);
+    ``before()`` is called before each is asked for (:func:`ask_within_budget`).
 
     Pruned, skipped and failed trials are told to the study and the loop goes on; an
     interrupt (KeyboardInterrupt, SystemExit) fails the trial and stops the run.
     """
-    while (trial := ask_within_budget(study, n_trials)) is not None:
+    while (trial := ask_within_budget(study, n_trials, before)) is not None:
         try:
             with heartbeat(trial):
                 value = objective(trial)
@@ -235,14 +249,18 @@ def offer_seeds(finals: optuna.Study, seeds: list[int]) -> None:
             finals.enqueue_trial({}, user_attrs={SEED: seed})
 
 
-def claim_seed(finals: optuna.Study) -> tuple[optuna.Trial, int] | None:
-    """The next waiting seed, claimed by this worker; None when none is left.
+def claim_seed(finals: optuna.Study,
+               before: Callable[[], None] = lambda: None) -> tuple[optuna.Trial, int] | None:
+    """The next waiting seed, claimed by this worker; None when none is left. ``before()`` is
+    called just before a waiting seed is claimed (``--stop-after``'s check: one that raises
+    leaves the seed waiting for the next run).
 
     Copies of a seed offered twice are voided here: waiting trials are claimed in the order
     of their numbers, so when this one is claimed every copy with a smaller number has been
     claimed already, and if one of those is running or complete this one is the duplicate.
     """
     while finals.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        before()
         trial = finals.ask()
         mark_alive(trial)
         seed = trial.user_attrs.get(SEED)

@@ -1,8 +1,8 @@
 """The results folder's files, shared by the driver that writes them and the report and
 ``ftbench status`` that read them: the tables' columns and their locked, whole-row writer
 (``tables``), the check every reader applies (``csv_check``), the fingerprint of what decides
-the numbers (``fingerprint``), where a run stands (``status``) and where the report goes
-(``layout``).
+the numbers (``fingerprint``), where a run stands (``status``), where the report goes
+(``layout``) and the folder as one archive that travels between machines (``archive``).
 """
 
-__all__ = ["csv_check", "fingerprint", "layout", "status", "tables"]
+__all__ = ["archive", "csv_check", "fingerprint", "layout", "status", "tables"]

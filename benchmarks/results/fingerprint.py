@@ -2,8 +2,9 @@
 suite run under the same name never merges into rows that another suite made.
 
 It holds the suite's settings (less its description and where its files lie), a SHA-256 of
-each dataset's images and labels, and of each local weights file. ``fingerprint.json`` is
-written once a run has started its work, and every later run or worker compares its own.
+each dataset's images and labels, of each local weights file, and how the TPE sampler of each
+cell is seeded. ``fingerprint.json`` is written once a run has started its work, and every
+later run or worker compares its own.
 """
 
 from __future__ import annotations
@@ -19,23 +20,34 @@ from benchmarks.suite.model import Suite
 FILE = "fingerprint.json"
 UNSCORED = ("description", "margin")
 """Top-level suite keys that change no number."""
+SAMPLER_SEEDS = "sampler_seeds"
+"""Top-level key: how each cell's TPE sampler is seeded, :data:`PER_CELL` or
+:data:`SUITE_WIDE` (:mod:`benchmarks.driver.seeding`)."""
+PER_CELL = "per_cell"
+"""A seed per cell, from the suite's ``sampler_seed`` and the cell's key: every new folder."""
+SUITE_WIDE = "suite"
+"""The suite's ``sampler_seed`` in every cell: folders made before per-cell seeds."""
 LATER_KEYS = {"settings.train.schedule": "cosine", "settings.train.restart_epochs": 5,
               "settings.train.restart_mult": 2,
-              "settings.train.loss": {"name": "cross_entropy", "gamma": 2.0}}
+              "settings.train.loss": {"name": "cross_entropy", "gamma": 2.0},
+              SAMPLER_SEEDS: SUITE_WIDE}
 """Keys added after fingerprints were first written, with the value that reproduces what
 runs did before them: a recorded fingerprint without the key matches a run with that value."""
 PLACES = ("root", "download")
 """Dataset options that say where files lie or how to fetch them, not what they hold."""
 
 
-def fingerprint(suite: Suite, tasks: dict[str, TaskData]) -> dict[str, Any]:
-    """The fingerprint of ``suite`` run on ``tasks`` (datasets by their key)."""
+def fingerprint(suite: Suite, tasks: dict[str, TaskData],
+                sampler_seeds: str = PER_CELL) -> dict[str, Any]:
+    """The fingerprint of ``suite`` run on ``tasks`` (datasets by their key), its cells'
+    samplers seeded as ``sampler_seeds`` says."""
     settings = {k: v for k, v in suite.to_dict().items() if k not in UNSCORED}
     settings = _without_places(settings)
     settings["backbones"] = [_weights_hashed(ref, entry) for ref, entry
                              in zip(suite.backbones, settings["backbones"])]
     value = {"settings": settings,
-             "data": {key: task_digest(task) for key, task in sorted(tasks.items())}}
+             "data": {key: task_digest(task) for key, task in sorted(tasks.items())},
+             SAMPLER_SEEDS: sampler_seeds}
     return json.loads(json.dumps(value))  # as read back from fingerprint.json: keys as text
 
 
@@ -86,6 +98,25 @@ def _changed_child(old: dict, new: dict, key: str, path: str) -> list[str]:
     if key not in old and path in LATER_KEYS and new.get(key) == LATER_KEYS[path]:
         return []
     return changed_keys(old.get(key), new.get(key), path)
+
+
+def sampler_seeding(folder: Path) -> str:
+    """How the cells of ``folder`` have their samplers seeded: as its fingerprint records;
+    :data:`SUITE_WIDE` in a folder of an older ftbench (a fingerprint without the key, or only
+    a ``suite.yaml``); :data:`PER_CELL` in a new folder.
+
+    Raises:
+        ValueError: the fingerprint is not one, or records an unknown way.
+    """
+    recorded = read(folder)
+    if recorded is None:
+        return SUITE_WIDE if (folder / "suite.yaml").is_file() else PER_CELL
+    way = recorded.get(SAMPLER_SEEDS, SUITE_WIDE)
+    if way not in (PER_CELL, SUITE_WIDE):
+        raise ValueError(f"fingerprint '{folder / FILE}': {SAMPLER_SEEDS} must be "
+                         f"'{PER_CELL}' or '{SUITE_WIDE}', but got {way!r}. Restore the file "
+                         "from a copy, or move the results folder away.")
+    return way
 
 
 def read(folder: Path) -> dict[str, Any] | None:

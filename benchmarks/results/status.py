@@ -160,8 +160,8 @@ def suite_status(folder: Path) -> SuiteStatus:
         ValueError: the folder or its plan.json is missing, or plan.json is corrupt.
     """
     plan = _read_plan(folder)
-    trials, trials_cut = _read_rows(folder / "trials.csv")
-    final, final_cut = _read_rows(folder / "final.csv")
+    trials, trials_cut = read_rows(folder / "trials.csv")
+    final, final_cut = read_rows(folder / "final.csv")
     by_cell, ignored = _rows_by_cell(plan, trials, final)
     mine = [row for cell_trials, _ in by_cell.values() for row in cell_trials]
     updated, updated_file = _last_update(folder)
@@ -235,7 +235,7 @@ def _started(value: Any) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment and not moment.tzinfo else moment
 
 
-def _read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
+def read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
     """Rows of a results CSV (none if missing), every one checked, less a last line without
     its end of line (being written by a run, or cut short); and 1 if there was such a line.
 

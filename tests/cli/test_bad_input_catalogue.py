@@ -137,6 +137,37 @@ def _other_suite(tmp: Path) -> None:
                       fingerprint.fingerprint(suite, {"synth_far": load_dataset("synth_far")}))
 
 
+def _archive_of_tiny(tmp: Path) -> None:
+    """``tiny.tar.xz``: an archive of a results folder named as the one in ``results/``."""
+    from benchmarks.results.archive import pack
+
+    (tmp / "src" / "tiny").mkdir(parents=True)
+    (tmp / "src" / "tiny" / "plan.json").write_text("{}\n")
+    pack(tmp / "src" / "tiny", tmp / "tiny.tar.xz")
+
+
+def _escaping_archive(tmp: Path) -> None:
+    """``evil.tar.gz``: a results folder, and a member that climbs out of it."""
+    import io
+    import tarfile
+
+    with tarfile.open(tmp / "evil.tar.gz", "w:gz") as tar:
+        for name in ("tiny/plan.json", "tiny/../../evil"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"{}\n"))
+
+
+def _big_folder(tmp: Path) -> None:
+    """``big/tiny/``: a results folder whose features weigh 17 MiB that do not compress."""
+    import random
+
+    (tmp / "big" / "tiny" / "features").mkdir(parents=True)
+    (tmp / "big" / "tiny" / "plan.json").write_text("{}\n")
+    (tmp / "big" / "tiny" / "features" / "f.npz").write_bytes(
+        random.Random(0).randbytes(17 * 2**20))
+
+
 @dataclass(frozen=True)
 class Case:
     """One bad input: a change to BASE or other arguments, and a fragment of its message."""
@@ -255,6 +286,22 @@ CATALOGUE = {
     "compare with a bad margin": Case(None, "--margin: 0 < margin < 0.5 must hold",
                                       argv=("compare", "{tmp}/results/tiny",
                                             "{tmp}/results/tiny", "--margin", "5")),
+    "time box without a unit": Case(None, "--stop-after '90': a duration such as 90s, 9m, 2h "
+                                    "or 1h30m must hold", args=("--stop-after", "90")),
+    "pack of a folder without a plan": Case(None, "it must hold plan.json",
+                                            argv=("pack", "{tmp}/results/tiny", "--out",
+                                                  "{tmp}/tiny.tar.xz")),
+    "archive over 16 MiB": Case(None, "it must be at most 16 MiB, but it would be 17.0 MiB "
+                                "(the biggest part: features/, 17.0 MiB",
+                                argv=("pack", "{tmp}/big/tiny", "--out", "{tmp}/big.tar.gz"),
+                                setup=_big_folder),
+    "unpack onto a results folder": Case(None, "it must be absent or empty before unpacking",
+                                         argv=("unpack", "{tmp}/tiny.tar.xz", "--results-dir",
+                                               "{tmp}/results"), setup=_archive_of_tiny),
+    "archive that climbs out of its folder": Case(
+        None, "'tiny/../../evil' is outside it",
+        argv=("unpack", "{tmp}/evil.tar.gz", "--results-dir", "{tmp}/results"),
+        setup=_escaping_archive),
 }
 
 
@@ -286,6 +333,7 @@ def _check(code: int, err: str, needle: str, tmp: Path, results: Path, before: d
     assert "Traceback" not in err and needle in err and "s3cret" not in err, err
     assert digest(results) == before
     assert not (tmp / "cache").exists() and not (tmp / "pwned").exists()
+    assert not (tmp / "big.tar.gz").exists() and not list(tmp.glob(".*.tar.*"))  # packs
 
 
 @pytest.mark.parametrize("name", CATALOGUE)

@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from benchmarks.cli.commands import main
+from benchmarks.driver.seeding import cell_seed
+from benchmarks.driver.storage import make_storage
+from benchmarks.driver.tuning import SAMPLER_SEED
 from benchmarks.results.tables import TABLES
 
 TINY = """
@@ -142,6 +146,24 @@ def test_running_again_resumes_without_new_rows(finished):
     assert [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")] == before
     runs = json.loads((out / "run.json").read_text())["runs"]
     assert len(runs) == 2 and all(r["total_time_s"] > 0 for r in runs)  # both invocations
+
+
+def test_each_cell_s_sampler_has_its_own_seed_and_proposes_its_own_lr(finished):
+    """Seeds from the suite's sampler_seed (0) and the cell's key, recorded in plan.json and
+    the study; so the two sizes of a strategy, whose default trial 0 is the same, get
+    different TPE proposals in trial 1 (one suite-wide seed proposed the same)."""
+    out, _ = finished
+    assert json.loads((out / "fingerprint.json").read_text())["sampler_seeds"] == "per_cell"
+    plan = json.loads((out / "plan.json").read_text())
+    seeds = {c["key"]: c["sampler_seed"] for c in plan["cells"]}
+    assert plan["sampler_seeds"] == "per_cell" and len(set(seeds.values())) == 2 * 4
+    assert seeds == {key: cell_seed(0, key) for key in seeds}
+    storage = make_storage(str(out / "optuna.journal"))
+    for key, seed in seeds.items():
+        assert optuna.load_study(study_name=key, storage=storage).user_attrs[SAMPLER_SEED] == seed
+    trials = pd.read_csv(out / "trials.csv")
+    assert (trials[trials.trial == 0].groupby("strategy").lr.nunique() == 1).all()
+    assert (trials[trials.trial == 1].groupby("strategy").lr.nunique() == 2).all()
 
 
 def test_backbones_csv_names_the_exact_checkpoint(finished):

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.cli.commands import main
 from benchmarks.data import load_dataset
-from benchmarks.driver import resume_guard
+from benchmarks.driver import resume_guard, tuning
 from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.driver.resume_guard import check_same_suite
 from benchmarks.results import fingerprint
@@ -179,6 +179,33 @@ def test_a_folder_without_the_macro_columns_is_upgraded_and_resumes(earlier):
     old = upgraded[upgraded.seed == 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(old[later], written[later])
     pd.testing.assert_frame_equal(old.drop(columns=later), written.drop(columns=later))
+
+
+def test_an_older_folder_resumes_and_extends_with_the_suite_s_sampler_seed(earlier,
+                                                                           monkeypatch):
+    """A folder of an ftbench before per-cell sampler seeds (its fingerprint lacks
+    ``sampler_seeds``) was tuned with the suite's sampler_seed in every cell: it is not taken
+    for another suite, and it resumes, and extends, with that seed in every cell."""
+    out = earlier / "results" / "tiny"
+    older = fingerprint.read(out)
+    assert older.pop("sampler_seeds") == "per_cell"
+    fingerprint.write(out, older)
+    seen: dict[str, int] = {}
+    real = tuning.open_study
+
+    def spy(name, storage, sampler_seed, *args):
+        seen[name] = sampler_seed
+        return real(name, storage, sampler_seed, *args)
+
+    monkeypatch.setattr(tuning, "open_study", spy)
+    assert _run(earlier, SUITE) == 0
+    assert list(seen.values()) == [0] and fingerprint.read(out) == older  # as it was
+    assert _run(earlier, SUITE.replace("sizes: [20]", "sizes: [20, 30]"), "--extend") == 0
+    assert len(seen) == 2 and set(seen.values()) == {0}
+    assert fingerprint.read(out)["sampler_seeds"] == "suite"  # the extended folder says so
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["sampler_seeds"] == "suite"
+    assert [c["sampler_seed"] for c in plan["cells"]] == [0, 0]
 
 
 def test_changed_data_is_refused_by_its_content_not_its_place(finished):
