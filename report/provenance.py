@@ -26,6 +26,8 @@ def title_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
     """The title, the run's key facts and its notes on regimes and epochs."""
     name = suite_name(info, final)
     facts = [f"suite: {name}"] + [f"{k}: {info[k]}" for k in SUMMARY_KEYS if k in info]
+    placement = placement_fact(info.get("data_placement"))
+    facts += [placement] if placement else []
     notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
     commit = str(info.get("git_commit") or "")
     if commit.endswith("+dirty"):
@@ -34,6 +36,21 @@ def title_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
                         "from that commit alone.")
     return ([Heading(f"ftbench report: {name}", 1), Bullets(tuple(facts))]
             + [Paragraph(note) for note in notes])
+
+
+def placement_fact(placement: dict | None) -> str:
+    """Where the trials' images lived (``run.json``'s ``data_placement``), in one line; ""
+    for a CPU run or a folder of an ftbench that did not record it."""
+    if not placement or placement.get("free_mb") is None:
+        return ""
+    where = (f"{placement.get('device')}, {placement['free_mb']:,} MiB free at the start, "
+             f"{placement.get('workers', 1)} worker(s)")
+    on_host = placement.get("on_host") or {}
+    if not on_host:
+        return f"images on the device: every cell's ({where})"
+    cells = "; ".join(f"{key} ({why})" for key, why in sorted(on_host.items()))
+    return (f"images on the host, copied per batch, for {len(on_host)} cell(s), which did not "
+            f"fit on the device ({where}): {cells}")
 
 
 BACKBONE_COLUMNS = {"backbone": "backbone", "model": "model", "weights": "weights",

@@ -84,6 +84,13 @@ def images(run: CellRun) -> int:
     return len(run.split.train_idx) + len(run.split.val_idx)
 
 
+def image_bytes(run: CellRun) -> int:
+    """Bytes that a trial's training and validation images (uint8) and labels take."""
+    pool = run.task.train
+    per_image = pool.images[0].numel() * pool.images.element_size()
+    return images(run) * (per_image + pool.labels.element_size())
+
+
 def progress_label(run: CellRun) -> str:
     """The cell in the progress bar's few columns: dataset, size, strategy."""
     return f"{run.cell.dataset} n{run.cell.n_train} {run.cell.strategy}"

@@ -21,9 +21,11 @@ from benchmarks.suite.model import Suite
 
 def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
                     inputs: dict, plan: Plan, formats: dict[str, FormatChoice],
-                    stopped: bool = False) -> None:
+                    stopped: bool = False, placement: dict | None = None) -> None:
     """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes
-    (``stopped``: ``--stop-after`` ended this invocation before the suite was done)."""
+    (``stopped``: ``--stop-after`` ended this invocation before the suite was done;
+    ``placement``: where the cells' images live, from
+    :func:`benchmarks.engine.placement.plan_placement`)."""
     import optuna
     import timm
     import torch
@@ -42,6 +44,7 @@ def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str
         "memory_format": {k: dataclasses.asdict(v) for k, v in formats.items()},
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "data_in_memory_mb": round(_data_mb(inputs), 1),
+        "data_placement": placement,
         "versions": {"torch": torch.__version__, "timm": timm.__version__,
                      "optuna": optuna.__version__, "python": platform.python_version()},
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),

@@ -13,7 +13,7 @@ import yaml
 
 from benchmarks.data import TaskData, load_dataset, validation_size
 from benchmarks.data.resize import resize_task
-from benchmarks.driver.cell import Cell, CellRun
+from benchmarks.driver.cell import Cell, CellRun, image_bytes
 from benchmarks.driver.cells_run import run_grid
 from benchmarks.driver.costs_table import write_backbone_costs
 from benchmarks.driver.grid import Plan, cells, make_all_splits, resolve_plan
@@ -31,6 +31,7 @@ from benchmarks.driver.storage import Storage, make_storage
 from benchmarks.driver.time_box import TimeBox, TimeUp
 from benchmarks.driver.tracking import Tracker, artifacts_dir, check_reachable, default_uri
 from benchmarks.driver.workers import spawn_workers, wait_for_workers
+from benchmarks.engine.placement import plan_placement
 from benchmarks.messages import masked_url
 from benchmarks.models.backbones import check_backbone_name, create_backbone
 from benchmarks.models.memory_format import FormatChoice, choose_format
@@ -135,6 +136,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                                                   suite.val_fraction) for c in grid}
     progress = Progress(_budget(suite, grid, weights, cache, writer), enabled=options.progress)
     stopped: TimeUp | None = None
+    placement = None
     try:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options,
@@ -152,6 +154,10 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                             suite.train_config(cell.size),
                             channels_last=formats[cell.backbone].channels_last),
                         tracker, writer, progress) for cell in grid]
+        placement = plan_placement({r.cell.key: image_bytes(r) for r in runs},
+                                   suite.train.device, options.n_workers)
+        for key, reason in placement["on_host"].items():
+            progress.warn(f"{key}: its images stay on the host ({reason})")
         time_box = TimeBox(options.deadline, out)
         helpers = spawn_workers(out / "suite.yaml", options, tracker.uri, storage_spec, cache)
         try:
@@ -164,7 +170,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         progress.close()
     if not options.worker:
         write_run_info(suite, out, started, pretrained, inputs, plan, formats,
-                       stopped=stopped is not None)
+                       stopped=stopped is not None, placement=placement)
     if stopped is not None:
         raise stopped
     return out

@@ -52,6 +52,15 @@ def cuda_free_bytes(device: torch.device) -> int:
     return torch.cuda.mem_get_info(device)[0]
 
 
+def host_reason(n_bytes: int, free: int, device: torch.device | str) -> str:
+    """Why ``n_bytes`` of images stay on the host of a device with ``free`` bytes free; ""
+    when they take at most :data:`DEVICE_SHARE` of it (or the device is a CPU)."""
+    if torch.device(device).type == "cpu" or n_bytes <= DEVICE_SHARE * free:
+        return ""
+    return (f"{n_bytes / 2**20:,.0f} MiB of images > {DEVICE_SHARE:.0%} of the "
+            f"{free / 2**20:,.0f} MiB free on {device}")
+
+
 def place(data: TensorData, device: torch.device | str,
           free_bytes: FreeBytes = cuda_free_bytes) -> Placement:
     """Move ``data`` to ``device`` when it takes at most ``DEVICE_SHARE`` of its free memory.
@@ -64,12 +73,29 @@ def place(data: TensorData, device: torch.device | str,
     mb = size / 2**20
     if device.type == "cpu":
         return Placement(data, True, mb)
-    free = free_bytes(device)
-    if size > DEVICE_SHARE * free:
-        reason = (f"{mb:,.0f} MiB of images > {DEVICE_SHARE:.0%} of the {free / 2**20:,.0f} "
-                  f"MiB free on {device}")
+    reason = host_reason(size, free_bytes(device), device)
+    if reason:
         return Placement(_moved(data, lambda t: _pinned(t, device)), False, mb, reason)
     return Placement(_moved(data, lambda t: t.to(device, non_blocking=True)), True, mb)
+
+
+def plan_placement(cell_bytes: dict[str, int], device: torch.device | str, workers: int = 1,
+                   free_bytes: FreeBytes = cuda_free_bytes) -> dict[str, object]:
+    """Where each cell's images will live, as far as the start of a run can tell: the rule of
+    :func:`place` with the device's free memory now shared by ``workers`` processes.
+
+    Returns:
+        ``device``, ``free_mb`` (None on a CPU), ``workers`` and ``on_host``: cell key ->
+        reason, for the cells whose images will stay on the host (empty when all fit).
+    """
+    device = torch.device(device)
+    if device.type == "cpu":
+        return {"device": str(device), "free_mb": None, "workers": workers, "on_host": {}}
+    share = free_bytes(device) // max(1, workers)
+    on_host = {key: reason for key, n in cell_bytes.items()
+               if (reason := host_reason(n, share, device))}
+    return {"device": str(device), "free_mb": round(share * workers / 2**20), "workers": workers,
+            "on_host": on_host}
 
 
 def _pinned(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -137,6 +137,8 @@ def test_report_and_provenance_are_written(finished):
     assert info["tuning"] == {"trials_per_cell": 2, "seeds": [0, 1], "sampler_seed": 0,
                               "cells": 2 * 4}
     assert info["hardware"]["cpus"] >= 1 and "git_commit" in info
+    assert info["data_placement"] == {"device": "cpu", "free_mb": None, "workers": 1,
+                                      "on_host": {}}
 
 
 def test_running_again_resumes_without_new_rows(finished):
