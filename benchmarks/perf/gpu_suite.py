@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.driver.time_box import EXIT_STOPPED
 from benchmarks.models.pretrain import default_cache_dir
 from benchmarks.perf.cases import Measure
 
@@ -76,13 +77,15 @@ def suite_dict(size: SuiteSize) -> dict:
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """One timed ``ftbench run`` of the suite."""
+    """One timed ``ftbench run`` of the suite (``stopped``: ``--stop-after`` ended it first)."""
 
     workers: int
     wall_s: float
     images: int
     train_s: float
     test_acc: dict[str, float]
+    stopped: bool = False
+    done: str = ""
 
     @property
     def rate(self) -> float:
@@ -90,22 +93,53 @@ class SuiteRun:
         return self.images / self.wall_s
 
 
-def run_once(size: SuiteSize, folder: Path, workers: int, report: bool = True) -> SuiteRun:
+@dataclass(frozen=True)
+class Keep:
+    """What a run leaves for later: its log and its results folder packed (``ftbench pack``)
+    in ``folder``, and ``stop_after`` (``--stop-after``) to end it inside a time limit."""
+
+    folder: Path | None = None
+    stop_after: str | None = None
+
+
+def run_once(size: SuiteSize, folder: Path, workers: int, report: bool = True,
+             keep: Keep = Keep()) -> SuiteRun:
     """``ftbench run`` of the suite with ``workers`` processes into a fresh folder (with
     ``report``, the report it builds at the end is timed too)."""
     path = folder / f"{NAME}-{workers}.yaml"
     path.write_text(yaml.safe_dump(suite_dict(size), sort_keys=False))
-    out = folder / f"run-{size.trials}x{size.epochs}-w{workers}"
+    label = f"run-{size.trials}x{size.epochs}-w{workers}"
+    out = folder / label
     cmd = [sys.executable, "-m", "benchmarks.cli", "run", str(path), "--results-dir",
            str(out), "--cache-dir", str(default_cache_dir()), "--n-workers", str(workers),
            "--no-progress"] + ([] if report else ["--no-report"])
+    cmd += ["--stop-after", keep.stop_after] if keep.stop_after else []
+    log = keep.folder / f"{label}.log" if keep.folder else folder / f"{label}.log"
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with log.open("w") as sink:
+        code = subprocess.run(cmd, check=False, stdout=sink,
+                              stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - start
+    if code not in (0, EXIT_STOPPED):
+        raise RuntimeError(f"ftbench run exited {code}; its output: {log}")
+    if keep.folder:
+        _pack(out / NAME, keep.folder / f"{label}.tar.xz")
     trials, final = (_rows(out / NAME / f"{t}.csv") for t in ("trials", "final"))
     trained = [r for r in trials if r["status"] in ("COMPLETE", "PRUNED")] + final
+    done = (f"{len(trials)} trial rows, {len(final)} final seeds of "
+            f"{len(size.sizes) * 4 * len(size.seeds)}")
     return SuiteRun(workers, wall, sum(int(r["epochs_run"]) * int(r["n_train"]) for r in trained),
-                    sum(float(r["train_time_s"]) for r in trained), _test_means(final))
+                    sum(float(r["train_time_s"]) for r in trained), _test_means(final),
+                    code == EXIT_STOPPED, done)
+
+
+def _pack(results: Path, archive: Path) -> None:
+    """``ftbench pack`` of a results folder (a failure is printed, not raised: the numbers
+    of the run are already measured)."""
+    cmd = [sys.executable, "-m", "benchmarks.cli", "pack", str(results), "--out", str(archive)]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if done.returncode:
+        print(f"could not pack {results}: {done.stderr.strip()}", file=sys.stderr)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -136,23 +170,29 @@ def sweep_rows(runs: list[SuiteRun]) -> list[Measure]:
                     f"{r.train_s:.0f} s of training summed over workers") for r in runs]
 
 
-def full_rows(folder: Path, size: SuiteSize, workers: int) -> list[Measure]:
+def full_rows(folder: Path, size: SuiteSize, workers: int, keep: Keep = Keep()) -> list[Measure]:
     """The full suite at ``workers`` processes, report included."""
-    full = run_once(size, folder, workers)
+    full = run_once(size, folder, workers, keep=keep)
     accs = ", ".join(f"{k} {v:.3f}" for k, v in full.test_acc.items())
-    return [Measure("h", f"8-cell suite wall time, s ({workers} workers, report included)",
-                    full.wall_s, f"<= {TARGET_S:.0f}", full.wall_s <= TARGET_S,
+    what = f"8-cell suite wall time, s ({workers} workers, report included)"
+    if full.stopped:
+        return [Measure("h", f"8-cell suite, stopped unfinished by --stop-after {keep.stop_after}"
+                        f" ({workers} workers)", full.wall_s, f"<= {TARGET_S:.0f}", False,
+                        f"more than {full.wall_s:.0f} s: {full.done} when it stopped; "
+                        f"{full.rate:,.0f} training images/s")]
+    return [Measure("h", what, full.wall_s, f"<= {TARGET_S:.0f}", full.wall_s <= TARGET_S,
                     f"{full.rate:,.0f} training images/s; {full.train_s:.0f} s of training "
                     f"summed over workers; mean test accuracy: {accs or 'no final row'}")]
 
 
 def case_h(folder: Path, size: SuiteSize, worker_counts: tuple[int, ...],
-           full: bool = True) -> list[Measure]:
+           full: bool = True, keep: Keep = Keep()) -> list[Measure]:
     """(h) the worker sweep (with several counts), then the full suite at the best count
-    (``full``); one count alone runs the full suite at that count."""
+    (``full``); one count alone runs the full suite at that count. ``keep``: where the runs'
+    logs and packed results go, and the time box of the full run."""
     runs = sweep(folder, size, worker_counts) if len(worker_counts) > 1 else []
     rows = sweep_rows(runs)
     if full:
         workers = max(runs, key=lambda r: r.rate).workers if runs else worker_counts[0]
-        rows += full_rows(folder, size, workers)
+        rows += full_rows(folder, size, workers, keep)
     return rows

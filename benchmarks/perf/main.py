@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                         "ftbench's trial throughput against timm's training loop")
     parser.add_argument("--gpu-workers", default="1,2,4,8",
                         help="worker counts of case h's sweep (default: 1,2,4,8)")
+    parser.add_argument("--gpu-stop-after", metavar="DURATION",
+                        help="case h: --stop-after of the full suite's run, so that a call with "
+                        "a time limit still returns its numbers (e.g. 8m)")
     parser.add_argument("--device", default="cuda",
                         help="device of cases g and h (default: cuda; cpu with --quick tries "
                         "them on a CPU)")
@@ -74,9 +77,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def measure(only: set[str], threads: int, quick: bool, timm_train: Path | None = None,
-            device: str = "cuda", gpu_workers: tuple[int, ...] = (1, 2, 4, 8)) -> list[Measure]:
-    """Every requested case, in order (f only with timm's train.py; g and h on ``device``)."""
-    out = measure_gpu(only, quick, device, gpu_workers)
+            device: str = "cuda", gpu_workers: tuple[int, ...] = (1, 2, 4, 8),
+            keep: perf_gpu_suite.Keep | None = None) -> list[Measure]:
+    """Every requested case, in order (f only with timm's train.py; g, h and i on
+    ``device``; ``keep``: case h's logs, packed results and time box)."""
+    out = measure_gpu(only, quick, device, gpu_workers, keep or perf_gpu_suite.Keep())
     if not {"a", "b", "c", "d", "e", "f"} & only:
         return out
     setup = Setup(n_train=96, n_val=32, epochs=2, reps=2) if quick else Setup()
@@ -102,8 +107,8 @@ def measure(only: set[str], threads: int, quick: bool, timm_train: Path | None =
     return out
 
 
-def measure_gpu(only: set[str], quick: bool, device: str,
-                workers: tuple[int, ...]) -> list[Measure]:
+def measure_gpu(only: set[str], quick: bool, device: str, workers: tuple[int, ...],
+                keep: perf_gpu_suite.Keep) -> list[Measure]:
     """Cases g and h on ``device`` (``--quick``: tiny sizes, to try them on a CPU)."""
     out: list[Measure] = []
     precision = "bf16" if device.startswith("cuda") else "fp32"
@@ -124,7 +129,7 @@ def measure_gpu(only: set[str], quick: bool, device: str,
         if quick:
             size = perf_gpu_suite.SuiteSize((20, 40), 2, (0,), 2, 32, device, precision)
         with tempfile.TemporaryDirectory(prefix="ftbench-gpu-") as tmp:
-            out += perf_gpu_suite.case_h(Path(tmp), size, workers, full="h" in only)
+            out += perf_gpu_suite.case_h(Path(tmp), size, workers, full="h" in only, keep=keep)
     return out
 
 
@@ -182,7 +187,9 @@ def main(argv: list[str] | None = None) -> list[Measure]:
     only = set(args.only.split(","))
     load_before, start = _loadavg(), time.perf_counter()
     workers = tuple(int(n) for n in args.gpu_workers.split(","))
-    rows = measure(only, args.threads, args.quick, args.timm_train, args.device, workers)
+    args.out.mkdir(parents=True, exist_ok=True)
+    keep = perf_gpu_suite.Keep(args.out, args.gpu_stop_after)
+    rows = measure(only, args.threads, args.quick, args.timm_train, args.device, workers, keep)
     info = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
             **machine(), "loadavg_before": load_before, "loadavg_after": _loadavg(),
             "seconds": round(time.perf_counter() - start, 1)}

@@ -42,3 +42,25 @@ def test_the_pruning_shapes_shrink_in_quick_mode():
         for suite in shapes(quick).values():
             assert suite["seeds"] == [0] and suite["trials"] >= 3
     assert shapes(False)["imagenet_shaped"]["trials"] == 8
+
+
+def test_the_gpu_trial_case_runs_on_a_cpu_in_quick_mode(tmp_path):
+    rows = main(["--quick", "--only", "g", "--device", "cpu", "--out", str(tmp_path)])
+    assert [m.key for m in rows] == ["g", "g"] and all(m.target == ">= 0.9" for m in rows)
+    assert all(0 < m.value < 10 for m in rows)  # a ratio of two measured rates
+
+
+@pytest.mark.slow
+def test_the_gpu_suite_case_stops_in_its_time_box_and_packs_its_folder(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    data = Path("../shared/data")
+    if not (data / "cifar10_5class").is_dir():
+        pytest.skip("needs ../shared/data/cifar10_5class")
+    monkeypatch.setenv("FTBENCH_DATA", str(data.resolve()))
+    monkeypatch.setenv("FTBENCH_CACHE", str(tmp_path / "cache"))
+    rows = main(["--quick", "--only", "h", "--device", "cpu", "--gpu-workers", "1",
+                 "--gpu-stop-after", "5s", "--out", str(tmp_path / "out")])
+    assert len(rows) == 1 and rows[0].passed is False and "stopped unfinished" in rows[0].what
+    assert (tmp_path / "out" / "run-2x2-w1.tar.xz").is_file()
+    assert "resume: ftbench run" in (tmp_path / "out" / "run-2x2-w1.log").read_text()
