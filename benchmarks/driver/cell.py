@@ -3,11 +3,12 @@ trials (its final seeds: :mod:`benchmarks.driver.final_run`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from torch import nn
 from benchmarks.data import SizeSpec, TaskData
 from benchmarks.data.splits import Split
 from benchmarks.driver import liveness, tuning
+from benchmarks.driver.cell_data import CellData
 from benchmarks.driver.progress import Progress
 from benchmarks.driver.summary import cell_summary
 from benchmarks.driver.tracking import Tracker
@@ -69,6 +71,7 @@ class CellRun:
     tracker: Tracker
     writer: ResultsWriter
     progress: Progress
+    data_cache: CellData = field(default_factory=CellData)
 
     def base_row(self) -> dict[str, Any]:
         """The cell columns shared by every table."""
@@ -108,12 +111,20 @@ def build_model(run: CellRun, seed: int) -> nn.Module:
 
 
 def tensor_data(run: CellRun, model: nn.Module) -> TensorData:
-    """Training and validation tensors of the cell, normalised for ``model``."""
-    pool = run.task.train
+    """Training and validation tensors of the cell, normalised for ``model``; on the
+    training device when they fit (gathered and placed once: :class:`CellData`)."""
     mean, std = normalisation(model)
-    tr, va = torch.as_tensor(run.split.train_idx), torch.as_tensor(run.split.val_idx)
-    return TensorData(pool.images[tr], pool.labels[tr], pool.images[va], pool.labels[va],
-                      mean, std)
+
+    def build() -> TensorData:
+        pool = run.task.train
+        tr, va = torch.as_tensor(run.split.train_idx), torch.as_tensor(run.split.val_idx)
+        return TensorData(pool.images[tr], pool.labels[tr], pool.images[va], pool.labels[va],
+                          mean, std)
+
+    c = run.cell
+    data = run.data_cache.tensors((c.backbone, c.dataset, c.n_train), build,
+                                  run.train_cfg.device)
+    return dataclasses.replace(data, mean=mean, std=std)
 
 
 def strategy_context(run: CellRun) -> StrategyContext:

@@ -14,6 +14,7 @@ import yaml
 from benchmarks.data import TaskData, load_dataset, validation_size
 from benchmarks.data.resize import resize_task
 from benchmarks.driver.cell import Cell, CellRun, image_bytes
+from benchmarks.driver.cell_data import CellData
 from benchmarks.driver.cells_run import run_grid
 from benchmarks.driver.costs_table import write_backbone_costs
 from benchmarks.driver.grid import Plan, cells, make_all_splits, resolve_plan
@@ -147,13 +148,14 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         formats = _memory_formats(suite, pretrained, tasks, cache)
         write_backbone_costs(out, suite, pretrained, tasks, formats)
         inputs = _inputs(tasks, pretrained)
+        data_cache = CellData()  # every cell's trainings share the last images placed
         runs = [CellRun(cell, suite.name, suite.regime(cell.n_train),
                         inputs[cell.dataset, pretrained[cell.backbone].input_size],
                         splits[cell.dataset][cell.n_train], pretrained[cell.backbone].path,
                         models[cell.backbone], dataclasses.replace(
                             suite.train_config(cell.size),
                             channels_last=formats[cell.backbone].channels_last),
-                        tracker, writer, progress) for cell in grid]
+                        tracker, writer, progress, data_cache) for cell in grid]
         placement = plan_placement({r.cell.key: image_bytes(r) for r in runs},
                                    suite.train.device, options.n_workers)
         for key, reason in placement["on_host"].items():

@@ -41,10 +41,14 @@ class Placement:
     reason: str = ""
 
 
+def _tensors(data: TensorData) -> tuple[torch.Tensor, ...]:
+    """The training and validation images and labels."""
+    return data.x_train, data.y_train, data.x_val, data.y_val
+
+
 def data_bytes(data: TensorData) -> int:
     """Bytes of the training and validation tensors."""
-    tensors = (data.x_train, data.y_train, data.x_val, data.y_val)
-    return sum(t.numel() * t.element_size() for t in tensors)
+    return sum(t.numel() * t.element_size() for t in _tensors(data))
 
 
 def cuda_free_bytes(device: torch.device) -> int:
@@ -71,8 +75,8 @@ def place(data: TensorData, device: torch.device | str,
     device = torch.device(device)
     size = data_bytes(data)
     mb = size / 2**20
-    if device.type == "cpu":
-        return Placement(data, True, mb)
+    if device.type == "cpu" or not any(t.is_cpu for t in _tensors(data)):
+        return Placement(data, True, mb)  # on the CPU, or already placed on the device
     reason = host_reason(size, free_bytes(device), device)
     if reason:
         return Placement(_moved(data, lambda t: _pinned(t, device)), False, mb, reason)
