@@ -38,8 +38,22 @@ def load_pictures(results_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def not_embeddable(features: np.ndarray) -> str:
+    """Why ``features`` cannot be embedded ("" when they can): t-SNE's PCA start divides by
+    the spread of the features, and scikit-learn's tree then crashes the process on what
+    that gives for constant or non-finite features (a broken checkpoint's, say)."""
+    x = np.asarray(features, dtype=np.float32)
+    if x.ndim != 2 or len(x) < 3:
+        return f"{len(x)} feature vectors, fewer than 3"
+    if not np.isfinite(x).all():
+        return "the features are not all finite (NaN or infinity)"
+    if not (x.std(axis=0) > 0).any():
+        return "every test image has the same features (a constant backbone output)"
+    return ""
+
+
 def embed(features: np.ndarray) -> np.ndarray:
-    """A seeded 2-D t-SNE of ``features``."""
+    """A seeded 2-D t-SNE of ``features`` (check :func:`not_embeddable` first)."""
     perplexity = float(min(30, max(2, len(features) // 4)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0,
                 max_iter=500).fit_transform(features.astype(np.float32))
@@ -62,6 +76,11 @@ def tsne_figure(cells: pd.DataFrame, out_dir: Path, name: str) -> FigureFile:
                         transform=ax.transAxes)
                 continue
             cell = found.iloc[0]
+            why = not_embeddable(cell["features"])
+            if why:
+                ax.text(0.5, 0.5, plot_text(f"not drawn: {why}"), ha="center", va="center",
+                        fontsize=7, wrap=True, transform=ax.transAxes)
+                continue
             points = embed(cell["features"])
             ax.scatter(points[:, 0], points[:, 1], c=cell["labels"], cmap="tab10", s=6,
                        vmin=0, vmax=9)

@@ -49,3 +49,26 @@ def test_a_tiny_run_saves_pictures_and_the_report_draws_them(tmp_path):
     assert "figures/tsne_test_resnet_synth_far.png" in section
     assert "figures/gradcam_test_resnet_synth_far.png" in section
     assert (out / "report" / "figures" / "tsne_test_resnet_synth_far.svg").is_file()
+
+
+def test_degenerate_features_are_not_embedded_but_said_in_their_panel(tmp_path):
+    import pandas as pd
+
+    from report.pictures import not_embeddable, tsne_figure
+
+    rng = np.random.default_rng(0)
+    fine = rng.normal(size=(24, 8)).astype(np.float16)
+    # a backbone of zeros: every feature alike (this shape crashed t-SNE with SIGSEGV)
+    constant = np.zeros((200, 1280), np.float16)
+    broken = fine.copy()
+    broken[3, 2] = np.nan
+    assert not_embeddable(fine) == ""
+    assert "same features" in not_embeddable(constant)
+    assert "not all finite" in not_embeddable(broken)
+    assert "fewer than 3" in not_embeddable(fine[:2])
+    cells = pd.DataFrame([{"n_train": 20, "strategy": s, "features": f,
+                           "labels": np.arange(len(f)) % 3}
+                          for s, f in (("full_finetune", fine), ("from_scratch", constant),
+                                       ("lora", broken))])
+    figure = tsne_figure(cells, tmp_path, "tsne")
+    assert figure is not None and any(tmp_path.iterdir())
