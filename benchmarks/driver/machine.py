@@ -4,6 +4,7 @@ cache folder, and how many worker processes its cores and memory hold."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 WORKER_MEMORY_GIB = 1.5
@@ -31,8 +32,10 @@ def check_device(device: str) -> None:
 
 
 def check_cache_dir(path: Path, name: str) -> None:
-    """Raise one line unless ``path`` is, or can become, a writable folder (nothing is
-    created here: the cache is made when a checkpoint is first written)."""
+    """Raise one line unless ``path`` is, or can become, a writable folder: it is made now and
+    a file is written in it and removed, since permission bits do not tell (root passes
+    ``os.access`` on a read-only file system), and a cache that fails only when the first
+    checkpoint is written fails after minutes of pretraining."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -40,9 +43,14 @@ def check_cache_dir(path: Path, name: str) -> None:
         what = "it is a file" if existing == path else f"'{existing}' is a file"
         raise ValueError(f"{name} '{path}': it must be a folder, but {what}. Pass --cache-dir "
                          "a folder (or set FTBENCH_CACHE).")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{name} '{path}': it must be writable, but '{existing}' is not. "
-                         "Fix its permissions or pass --cache-dir another folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".ftbench-write-test-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{name} '{path}': it must be a folder ftbench can create and write "
+                         f"in, but that failed ({exc.strerror or exc}). Fix its permissions or "
+                         "pass --cache-dir another folder (or set FTBENCH_CACHE).") from None
 
 
 def check_workers(n_workers: int) -> None:
