@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -143,7 +144,9 @@ def _read_file(path: str) -> object:
     try:
         if path.endswith(".safetensors"):
             return safetensors.torch.load_file(path, device="cpu")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a legacy-format file: its failure says it all
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ValueError(f"checkpoint '{path}': the file must exist, but it does not.") from None
     except Exception as exc:  # noqa: BLE001  (torch and safetensors raise many types)
@@ -158,8 +161,18 @@ def _read_file(path: str) -> object:
         raise ValueError(
             f"checkpoint '{path}': it must be a torch or safetensors state dict, but reading "
             f"failed ({type(exc).__name__}; the file may be truncated or corrupt). "
-            "Delete it to rebuild, or point to another file."
+            f"{_remedy(path)}"
         ) from None
+
+
+def _remedy(path: str) -> str:
+    """What to do with an unreadable file: ftbench's own (a ``.json`` of its making lies
+    beside it in the cache) is rebuilt once deleted; a user's is saved again or replaced."""
+    if Path(path).with_suffix(".json").is_file():
+        return ("ftbench made it: delete it and the .json beside it, and the next run "
+                "rebuilds it.")
+    return ("Save it again (torch.save(model.state_dict(), path), or safetensors' save_file), "
+            "or point the suite's weights: at another file.")
 
 
 def _unwrap(obj: object) -> object:
@@ -260,7 +273,8 @@ def _mismatch_message(model: nn.Module, path: Path | str, report: LoadReport, he
     return (
         f"checkpoint '{path}': its keys must match {type(model).__name__}, but "
         f"{', '.join(p for p in parts if p)}. Was it saved from another architecture? "
-        "Pass the matching backbone name, or load with strict=False to keep what fits."
+        "Name the backbone it was saved from in the suite (backbones: - name: ...), or "
+        "point weights: at a checkpoint of this backbone."
     )
 
 

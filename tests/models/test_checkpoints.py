@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 import timm
 import torch
@@ -107,6 +109,7 @@ def test_another_architecture_is_a_one_line_error(tmp_path):
     path = save_checkpoint(_model("test_vit"), tmp_path / "vit.pt")
     message = _one_line_error(_model(), path)
     assert "missing" in message and "unexpected" in message and "ResNet" in message
+    assert "strict=False" not in message and "point weights: at a checkpoint" in message
 
 
 def test_a_non_head_shape_mismatch_names_the_key_and_both_shapes(tmp_path):
@@ -142,6 +145,20 @@ def test_a_strict_failure_loads_nothing(tmp_path):
 def test_unreadable_files_are_one_line_errors(tmp_path, name, content, expected):
     (tmp_path / name).write_bytes(content)
     assert expected in _one_line_error(_model(), tmp_path / name)
+
+
+def test_unreadable_advice_is_what_the_owner_of_the_file_can_do(tmp_path, recwarn):
+    (tmp_path / "mine.pt").write_bytes(b"garbage")
+    mine = _one_line_error(_model(), tmp_path / "mine.pt")
+    assert "Delete" not in mine and "torch.save(model.state_dict(), path)" in mine
+    (tmp_path / "cached.pt").write_bytes(b"garbage")
+    (tmp_path / "cached.json").write_text("{}")  # what ftbench writes beside its own files
+    assert "ftbench made it: delete it and the .json" in _one_line_error(
+        _model(), tmp_path / "cached.pt")
+    (tmp_path / "pickled.pt").write_bytes(pickle.dumps({"a": 1}))  # torch warned about it
+    pickled = _one_line_error(_model(), tmp_path / "pickled.pt")
+    assert "UnpicklingError" in pickled and "Save it again" in pickled
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
 
 
 def test_a_missing_file_is_a_one_line_error(tmp_path):
