@@ -78,6 +78,8 @@ def relocate_artifacts(results_dir: Path) -> int:
     try:
         with contextlib.closing(sqlite3.connect(db)) as con, con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if "experiments" not in tables:  # a store not (yet) made: MLflow's opening says
+                return 0
             olds = {r[0] for r in con.execute("SELECT artifact_location FROM experiments")
                     if r[0] and r[0].rstrip("/").endswith("/mlartifacts") and r[0] != new}
             return sum(_replace_prefix(con, table, column, old, new)
@@ -95,6 +97,30 @@ def _replace_prefix(con: sqlite3.Connection, table: str, column: str, old: str,
     return con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
                        f"WHERE substr({column}, 1, ?) = ? AND substr({column}, ?, 1) IN ('', '/')",
                        (new, n + 1, n, old, n + 1)).rowcount
+
+
+def open_failure(uri: str, exc: BaseException, own: bool, removed: bool = False) -> str:
+    """The one line for a store that could not be opened, saying what the user can do: free
+    disk space; delete a store a stopped run left half made (the CSV tables are the record);
+    or, for a ``--mlflow-uri`` the user gave, fix it. ``own``: the results folder's default
+    store; ``removed``: the half-made store this failure left was removed."""
+    text = first_line(exc, 300)
+    where = f"MLflow store '{masked_url(uri)}'"
+    if any(m in text.lower() for m in ("disk is full", "no space left")):
+        gone = " (the half-made store was removed)" if removed else ""
+        return (f"{where}: opening it needs free disk space, but the disk is full "
+                f"({text}){gone}. Free space on that disk and run the same command again.")
+    if "already exists" in text:
+        return (f"{where}: it must be a complete store, but a run stopped while making it left "
+                f"it half made ({text}). Delete that file and run again: the CSV tables are "
+                "the record, only MLflow's copy of the runs is lost.")
+    if own:
+        return (f"{where}: it must be a store MLflow can open, but opening it failed ({text}). "
+                "Move that file away and run again to start a new one: the CSV tables are "
+                "the record.")
+    return (f"MLflow tracking URI '{masked_url(uri)}': it must be a store MLflow can open, but "
+            f"opening it failed ({text}). Fix the URI, or leave --mlflow-uri out to log to "
+            "results/<suite>/mlflow.db.")
 
 
 @contextlib.contextmanager
@@ -126,17 +152,30 @@ class Tracker:
         for name in ("alembic", "mlflow.store.db.utils", "mlflow.store"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
+        own = artifacts is not None and uri == default_uri(artifacts.parent)
+        self._removed_half_made = False
         try:
             with _init_lock(uri):  # workers starting together must not migrate one db twice
-                if artifacts is not None and uri == default_uri(artifacts.parent):
-                    relocate_artifacts(artifacts.parent)  # a folder moved since it was made
-                self.client = MlflowClient(tracking_uri=uri)
-                self.experiment_id = self._experiment(experiment)
+                self._open(uri, experiment, own)
         except Exception as exc:  # noqa: BLE001  (MLflow and SQLAlchemy raise many types)
-            raise ValueError(f"MLflow tracking URI '{masked_url(uri)}': it must be a store "
-                             "MLflow can open, but opening it failed "
-                             f"({first_line(exc, 300)}). Fix the URI, or leave --mlflow-uri "
-                             "out to log to results/<suite>/mlflow.db.") from None
+            raise ValueError(open_failure(uri, exc, own, self._removed_half_made)) from None
+
+    def _open(self, uri: str, experiment: str, own: bool) -> None:
+        """Open the store and the experiment (under the store's lock). A SQLite store that
+        this opening creates and fails to finish (a full disk) is removed before the error
+        goes on."""
+        db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+        new = db is not None and not db.exists()
+        try:
+            if own:
+                relocate_artifacts(self._artifacts.parent)  # a folder moved since it was made
+            self.client = MlflowClient(tracking_uri=uri)
+            self.experiment_id = self._experiment(experiment)
+        except Exception:
+            if new and db.is_file():  # half made by this opening: no other process uses it
+                db.unlink()
+                self._removed_half_made = True
+            raise
 
     def _experiment(self, name: str) -> str:
         """The experiment's id, created if absent (another worker may create it first)."""
