@@ -3,6 +3,7 @@ cache folder, and how many worker processes its cores and memory hold."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -32,10 +33,10 @@ def check_device(device: str) -> None:
 
 
 def check_cache_dir(path: Path, name: str) -> None:
-    """Raise one line unless ``path`` is, or can become, a writable folder: it is made now and
-    a file is written in it and removed, since permission bits do not tell (root passes
-    ``os.access`` on a read-only file system), and a cache that fails only when the first
-    checkpoint is written fails after minutes of pretraining."""
+    """Raise one line unless ``path`` is, or can become, a writable folder. Permission bits
+    do not tell (root passes ``os.access`` on a read-only file system), and a cache that
+    fails only when the first checkpoint is written fails after minutes of pretraining: so
+    the folder is made, a file written in it, and both removed again (nothing is left)."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -43,6 +44,7 @@ def check_cache_dir(path: Path, name: str) -> None:
         what = "it is a file" if existing == path else f"'{existing}' is a file"
         raise ValueError(f"{name} '{path}': it must be a folder, but {what}. Pass --cache-dir "
                          "a folder (or set FTBENCH_CACHE).")
+    made = [p for p in (path, *path.parents) if p not in (existing, *existing.parents)]
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".ftbench-write-test-"):
@@ -51,6 +53,10 @@ def check_cache_dir(path: Path, name: str) -> None:
         raise ValueError(f"{name} '{path}': it must be a folder ftbench can create and write "
                          f"in, but that failed ({exc.strerror or exc}). Fix its permissions or "
                          "pass --cache-dir another folder (or set FTBENCH_CACHE).") from None
+    finally:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def check_workers(n_workers: int) -> None:
