@@ -86,12 +86,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write the report's tables for a paper: report/latex/*.tex "
                         "or report/markdown/*.md")
 
-    compare = add("compare", help="two results folders side by side, cell by cell")
+    compare = add("compare", help="two results folders side by side, cell by cell, and "
+                  "which guideline findings hold in both")
     compare.add_argument("a", type=Path, help="the first results folder (A)")
     compare.add_argument("b", type=Path, help="the second results folder (B)")
     compare.add_argument("--margin", type=float, default=0.01,
                          help="practical margin of the verdicts, as accuracy (default 0.01)")
-    compare.add_argument("--out", type=Path, help="also write compare.csv and compare.md "
+    compare.add_argument("--out", type=Path, help="also write compare.csv, compare.md and "
+                         "the guideline findings (findings.csv/.md, differences.csv/.md) "
                          "into this folder")
 
     pack = add("pack", help="one archive (.tar.xz or .tar.gz, at most 16 MiB) of what a "

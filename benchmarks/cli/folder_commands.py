@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from report.findings import Findings
 
 
 def _results_folder(folder: Path) -> Path:
@@ -32,22 +38,49 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from report.compare import compare_finals, markdown, summary_lines
+    from report.findings import compare_findings, findings_markdown
     from report.inputs import FINAL_REQUIRED, read_results_csv
 
     if not 0 < args.margin < 0.5:
         raise ValueError(f"--margin: 0 < margin < 0.5 must hold, but got {args.margin}. Use "
                          "e.g. 0.01 (one accuracy point).")
+    if args.out is not None:
+        _out_folder(args.out)
     folders = [_results_folder(f) for f in (args.a, args.b)]  # both named before any read
     finals = [read_results_csv(f / "final.csv", FINAL_REQUIRED) for f in folders]
     table = compare_finals(*finals, margin=args.margin)
+    findings = compare_findings(*zip(folders, finals))
     text = "\n".join(summary_lines(args.a, args.b, table, args.margin)) + "\n\n" + \
-        markdown(table)
+        markdown(table) + "\n" + findings_markdown(findings)
     print(text, end="")
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "compare.csv", index=False)
-        (args.out / "compare.md").write_text(text, encoding="utf-8")
-        print(f"written: {args.out / 'compare.csv'}, {args.out / 'compare.md'}")
+        written = _write_compare(args.out, text, table, findings)
+        print(f"written: {', '.join(str(p) for p in written)}")
+
+
+def _out_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is, or lies under, a file, before anything is printed."""
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        what = "it is a file" if blocker == out else f"'{blocker}' is a file"
+        raise ValueError(f"--out '{out}': it must be a folder (or a new path), but {what}. "
+                         "Pass --out a folder, or move that file away.")
+
+
+def _write_compare(out: Path, text: str, table: pd.DataFrame, findings: Findings
+                   ) -> list[Path]:
+    """``compare.csv``, ``compare.md`` (what was printed) and the findings' tables."""
+    from report.findings import write_findings
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "compare.csv", index=False)
+        (out / "compare.md").write_text(text, encoding="utf-8")
+        return [out / "compare.csv", out / "compare.md", *write_findings(findings, out)]
+    except OSError as exc:
+        raise ValueError(f"--out '{out}': it must be a writable folder, but "
+                         f"{exc.strerror or exc}. Fix its permissions or pass --out another "
+                         "folder.") from None
 
 
 def cmd_pack(args: argparse.Namespace) -> None:
