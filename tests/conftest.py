@@ -24,6 +24,19 @@ train: {max_epochs: 2, batch_size: 16}
 """
 """A suite that runs to the end in seconds (one cell, two trials of two epochs, one seed)."""
 
+TWO_CELL_SUITE = """\
+name: {name}
+backbones: [test_resnet]
+datasets: [synth_far]
+sizes: [20]
+strategies: [feature_extraction, partial_freeze]
+trials: 2
+seeds: [0, 1]
+pretrain: {{dataset: synth_near, epochs: 1, batch_size: 256}}
+train: {{max_epochs: 2, batch_size: 16}}
+"""
+"""Two cells of two trials and two final seeds each, in seconds (``.format(name=...)``)."""
+
 FAMILIES = ["test_resnet", "test_efficientnet", "test_convnext", "test_vit"]
 """One tiny timm configuration per backbone family the strategies must support."""
 

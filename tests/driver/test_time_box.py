@@ -24,6 +24,7 @@ from benchmarks.driver.time_box import (
     parse_duration,
 )
 from benchmarks.results.tables import TABLES
+from tests.conftest import TWO_CELL_SUITE
 
 
 @pytest.mark.parametrize("text,seconds", [("90s", 90), ("9m", 540), ("2h", 7200),
@@ -149,17 +150,7 @@ def test_the_gates_stop_between_trainings_and_leave_nothing_running(tmp_path):
     assert tuning.claim_seed(finals)[1] == 0  # the next run claims the waiting seeds
 
 
-SUITE = """
-name: box
-backbones: [test_resnet]
-datasets: [synth_far]
-sizes: [20]
-strategies: [feature_extraction, partial_freeze]
-trials: 2
-seeds: [0, 1]
-pretrain: {dataset: synth_near, epochs: 1, batch_size: 256}
-train: {max_epochs: 2, batch_size: 16}
-"""
+SUITE = TWO_CELL_SUITE.format(name="box")
 
 
 def _args(tmp_path: Path, results: str, *extra: str) -> list[str]:

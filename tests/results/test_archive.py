@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from benchmarks.cli.commands import main
 from benchmarks.driver import time_box
 from benchmarks.results.archive import pack, packed_files, unpack
-from tests.conftest import digest
+from tests.conftest import TWO_CELL_SUITE, digest
 
 
 def _folder(root: Path, name: str = "tiny") -> Path:
@@ -106,17 +106,7 @@ def test_unpacking_onto_a_folder_with_files_is_refused(tmp_path):
     assert not (tmp_path / "other" / "tiny").exists()
 
 
-SUITE = """
-name: trip
-backbones: [test_resnet]
-datasets: [synth_far]
-sizes: [20]
-strategies: [feature_extraction, partial_freeze]
-trials: 2
-seeds: [0, 1]
-pretrain: {dataset: synth_near, epochs: 1, batch_size: 256}
-train: {max_epochs: 2, batch_size: 16}
-"""
+SUITE = TWO_CELL_SUITE.format(name="trip")
 VARYING = ["train_time_s", "peak_mem_mb", "mlflow_run_id"]
 """Columns of clocks, memory and random ids; every other value must be the same."""
 
