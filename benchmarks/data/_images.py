@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.data._modes import PixelRangeError, to_rgb8
+
 _WORKERS = min(8, os.cpu_count() or 1)  # PIL releases the GIL while decoding
 _CHUNK = 512  # images resized at once, to bound the float copy
 
@@ -67,10 +69,16 @@ def decode_files(name: str, paths: Sequence[str], image_size: int | None) -> tor
 
 
 def _decode_one(name: str, path: str, image_size: int | None) -> torch.Tensor:
-    """One image file as RGB uint8 ``(3, H, W)``, resized if asked."""
+    """One image file as RGB uint8 ``(3, H, W)`` (16-bit and float modes scaled by
+    :func:`benchmarks.data._modes.to_rgb8`), resized if asked."""
     try:
         with Image.open(path) as image:
-            rgb = np.asarray(image.convert("RGB")).copy()
+            rgb = to_rgb8(image)
+    except PixelRangeError as err:
+        raise ValueError(
+            f"Dataset '{name}': {err} for '{path}'. Save it as an 8- or 16-bit PNG, scaled "
+            f"the same way as every other image of the dataset."
+        ) from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ValueError(
             f"Dataset '{name}': a readable image must hold, but got {type(err).__name__} "

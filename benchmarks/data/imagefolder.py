@@ -8,8 +8,9 @@ Two layouts are accepted under ``root``:
   stratified (``round(test_fraction * n)`` test images per class).
 
 Images are files ending in .png, .jpg, .jpeg, .bmp, .gif or .webp (any case), found
-recursively in each class folder; grayscale and RGBA images become RGB. Class names are the
-sorted folder names. Registered as ``imagefolder`` (family "far") with the options ``root``
+recursively in each class folder; grayscale, RGBA and 16-bit images become 8-bit RGB (the
+fixed scale of each mode: :mod:`benchmarks.data._modes`). Class names are the sorted folder
+names. Registered as ``imagefolder`` (family "far") with the options ``root``
 (required), ``classes``, ``image_size``, ``split_seed`` (0) and ``test_fraction`` (0.2).
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.data._tasks import Samples, assemble_task, concat, stratified_split
-from benchmarks.data.options import REQUIRED
+from benchmarks.data.options import REQUIRED, data_folder_note
 from benchmarks.data.registry import TaskData, register_dataset
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
@@ -49,6 +50,7 @@ def build_imagefolder(
         raise ValueError(
             f"Dataset '{name}': an existing folder as root must hold, but got '{root}'. "
             f"Pass the folder that holds your class folders (or train/ and test/)."
+            f"{data_folder_note(root)}"
         )
     if (folder / "train").is_dir() or (folder / "test").is_dir():
         class_names, splits = _split_layout(name, folder)

@@ -42,6 +42,21 @@ def default_root() -> Path:
     return Path(os.environ.get("FTBENCH_DATA") or "~/.cache/ftbench/data").expanduser()
 
 
+def data_folder_note(root: str) -> str:
+    """For a message about files missing under ``root``: a sentence saying where the data
+    folder came from (``$FTBENCH_DATA``, or the default as it is not set) when ``root`` lies in
+    it, so the user sees which setting to fix; empty for any other root."""
+    folder = os.path.abspath(default_root())
+    if os.path.commonpath([os.path.abspath(root), folder]) != folder:
+        return ""
+    variable = os.environ.get("FTBENCH_DATA")
+    if variable:
+        return (f" That is under the data folder {folder}, which the environment variable "
+                f"FTBENCH_DATA={variable} sets: check that it names the folder holding the data.")
+    return (f" That is under the default data folder {folder}, as the environment variable "
+            "FTBENCH_DATA is not set: set it to the folder holding the data.")
+
+
 def shown_defaults(defaults: Mapping[str, object]) -> dict[str, object]:
     """Defaults as a user sees them: a ``None`` root becomes the default data folder."""
     shown = dict(defaults)
@@ -180,14 +195,13 @@ def class_indices(
 def _class_index(name: str, class_names: Sequence[str], wanted: int | str) -> int:
     """Index of one entry of the ``classes`` option."""
     n = len(class_names)
+    shown = ", ".join(list(class_names[:20]) + (["..."] if n > 20 else []))
     if isinstance(wanted, int):
         if not 0 <= wanted < n:
-            raise _bad_value(
-                name, "classes", f"0 <= index < {n}", wanted, "Use a smaller index or a name."
-            )
+            raise _bad_value(name, "classes", f"0 <= index < {n}", wanted,
+                             f"Use a smaller index or a name: {shown}.")
         return wanted
     if wanted not in class_names:
-        shown = ", ".join(list(class_names[:20]) + (["..."] if n > 20 else []))
         hint = did_you_mean(wanted, class_names)
         raise _bad_value(
             name, "classes", "known class names", wanted, f"Valid names: {shown}.{hint}"

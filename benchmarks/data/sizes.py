@@ -99,7 +99,8 @@ class SizeSpec:
             ValueError: If the size is below the number of classes or above the largest
                 training size whose validation split fits in the pool.
         """
-        n_classes = len(np.unique(_as_labels(labels)))
+        y = _as_labels(labels)
+        n_classes = len(np.unique(y))
         largest = largest_training_size(labels, val_fraction)
         if self.kind == "count":
             n = int(self.value)
@@ -107,17 +108,20 @@ class SizeSpec:
             n = int(self.value) * n_classes
         else:
             n = math.floor(self.value * largest + 0.5)
-        _check_resolved(self, n, n_classes, largest, val_fraction)
+        _check_resolved(self, n, (len(y), n_classes), largest, val_fraction)
         return n
 
 
-def _check_resolved(spec: SizeSpec, n: int, n_classes: int, largest: int, val: float) -> None:
-    """Raise ``ValueError`` when ``n`` cannot be split from the pool."""
+def _check_resolved(
+    spec: SizeSpec, n: int, pool_classes: tuple[int, int], largest: int, val: float
+) -> None:
+    """Raise ``ValueError`` when ``n`` cannot be split from a pool of ``(samples, classes)``."""
+    pool, n_classes = pool_classes
     if largest == 0:
         raise ValueError(
-            f"Training size '{spec.label}': a pool holding n_classes training plus validation "
-            f"samples must hold, but got none that fits with {n_classes} classes and "
-            f"val_fraction {val}. Use a larger pool or a lower val_fraction."
+            f"Training size '{spec.label}': a pool of at least 2 * n_classes = {2 * n_classes} "
+            f"samples (one to train and one to validate per class) must hold, but got {pool} "
+            f"for {n_classes} classes. Add samples, or keep fewer classes."
         )
     if n > largest:
         raise ValueError(
@@ -127,8 +131,9 @@ def _check_resolved(spec: SizeSpec, n: int, n_classes: int, largest: int, val: f
         )
     if n < n_classes:
         raise ValueError(
-            f"Training size '{spec.label}': size >= n_classes must hold, but got {n} < "
-            f"{n_classes} classes. Use a size between {n_classes} and {largest}."
+            f"Training size '{spec.label}': size >= n_classes (one training sample per class) "
+            f"must hold, but got {n}, below the {n_classes} classes. Use a size between "
+            f"{n_classes} and {largest}."
         )
 
 

@@ -89,8 +89,8 @@ def _check_sizes(sizes: Sequence[int], pool: int, n_classes: int, val_fraction: 
             )
         if n < n_classes:
             raise ValueError(
-                f"Training size '{n}': size >= n_classes must hold, but got {n} < {n_classes} "
-                f"classes. {fix}."
+                f"Training size '{n}': size >= n_classes (one training sample per class) must "
+                f"hold, but got {n}, below the {n_classes} classes. {fix}."
             )
         n_val = validation_size(int(n), n_classes, val_fraction)
         if n + n_val > pool:
@@ -127,13 +127,14 @@ def _apportion(
 
 def _nested_quotas(
     what: str,
-    classes: np.ndarray,
+    classes: list[str],
     counts: np.ndarray,
     sizes: list[int],
     cap: np.ndarray,
     order: np.ndarray,
 ) -> list[np.ndarray]:
-    """Quotas for increasing ``sizes``, each at least the previous (so subsets nest).
+    """Quotas for increasing ``sizes``, each at least the previous (so subsets nest);
+    ``classes`` names the classes in messages.
 
     Raises:
         ValueError: If a class cannot supply its share of some size.
@@ -143,11 +144,12 @@ def _nested_quotas(
         floor = _apportion(counts, n, floor, cap, order)
         if floor.sum() != n or np.any(floor > cap):
             short = int(np.argmax(floor - cap))
+            available = ", ".join(f"{c} {max(int(k), 0)}" for c, k in zip(classes, cap))
             raise ValueError(
                 f"{what} size '{n}': every class supplying its stratified share must hold, but "
                 f"got class {classes[short]} with {max(int(cap[short]), 0)} available for a share "
-                f"of {int(floor[short])} (per-class available: {cap.tolist()}). Choose a smaller "
-                f"size or a lower val_fraction."
+                f"of {int(floor[short])} (available per class: {available}). Add samples of "
+                f"class {classes[short]}, choose a smaller size or a lower val_fraction."
             )
         quotas.append(floor)
     return quotas
@@ -159,6 +161,7 @@ def make_splits(
     *,
     val_fraction: float = 0.2,
     seed: int = 0,
+    class_names: Sequence[str] | None = None,
 ) -> dict[int, Split]:
     """Stratified nested training subsets and disjoint validation subsets of a pool.
 
@@ -168,6 +171,8 @@ def make_splits(
         val_fraction: Validation size as a fraction of each training size (at least one
             sample per class).
         seed: Seed of the per-class shuffles; the same seed always gives the same splits.
+        class_names: The name of each label (``TaskData.classes``), for messages; without
+            them a message names a class by its label.
 
     Returns:
         ``{n: Split}`` in increasing ``n``; indices are sorted int64 arrays.
@@ -185,9 +190,10 @@ def make_splits(
     members = [rng.permutation(np.flatnonzero(y == c)) for c in classes]
     order = rng.permutation(len(classes))
     val_sizes = [validation_size(n, len(classes), val_fraction) for n in ordered]
-    val_quotas = _nested_quotas("Validation", classes, counts, val_sizes, counts, order)
+    shown = [repr(class_names[c]) if class_names else str(c) for c in classes]
+    val_quotas = _nested_quotas("Validation", shown, counts, val_sizes, counts, order)
     train_cap = counts - val_quotas[-1]
-    train_quotas = _nested_quotas("Training", classes, counts, ordered, train_cap, order)
+    train_quotas = _nested_quotas("Training", shown, counts, ordered, train_cap, order)
     splits = {}
     for n, train_quota, val_quota in zip(ordered, train_quotas, val_quotas):
         train = [m[:q] for m, q in zip(members, train_quota)]

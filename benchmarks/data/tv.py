@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.data._tasks import Samples, assemble_task, concat, stratified_split
 from benchmarks.data.idx import IDX_FILES, idx_file, read_idx_split
-from benchmarks.data.options import REAL_OPTIONS
+from benchmarks.data.options import REAL_OPTIONS, data_folder_note
 from benchmarks.data.registry import TaskData, register_dataset
 
 _IDX_EXPECTS = ", ".join(f"{base}[.gz]" for base in IDX_FILES)
@@ -120,7 +120,7 @@ def _not_available(name: str, root: str, download: bool, reason: str) -> ValueEr
     return ValueError(
         f"Dataset '{name}': under root '{root}' {what}, but got {reason}. torchvision expects "
         f"in {Path(root) / source.folder}: {source.expects}. Pass download: true on a machine "
-        f"with internet, or put the files there."
+        f"with internet, or put the files there.{data_folder_note(root)}"
     )
 
 

@@ -23,7 +23,7 @@ def resolve_plan(suite: Suite, tasks: dict[str, TaskData]) -> Plan:
         try:
             resolved = resolve_sizes(suite.sizes_of(ref), labels, suite.val_fraction)
             make_splits(labels, list(resolved.values()), val_fraction=suite.val_fraction,
-                        seed=suite.sampler_seed)
+                        seed=suite.sampler_seed, class_names=tasks[ref.key].classes)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         _check_distinct(where, resolved)

@@ -6,6 +6,7 @@ Opened here, so that a wrong path or URL fails in one line before any work.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import optuna
 
@@ -23,7 +24,8 @@ def make_storage(spec: str) -> Storage:
     is opened (and its schema created) here, so a wrong one fails before any work.
 
     Raises:
-        ValueError: one line, for a missing driver, an unreachable server or a bad URL.
+        ValueError: one line, for a missing driver, an unreachable server, a bad URL, or a
+            spec that is neither a journal path nor a URL (a folder, say).
     """
     if spec.endswith(".journal"):
         from optuna.storages import JournalStorage
@@ -39,6 +41,8 @@ def make_storage(spec: str) -> Storage:
             raise ValueError(f"storage '{spec}': it must be an Optuna journal, but replaying it "
                              f"failed ({type(exc).__name__}: {exc}). Move the file away to start "
                              "the studies afresh, or pass --storage another path.") from None
+    if "://" not in spec:
+        raise ValueError(_neither(spec))
     shown = masked_url(spec)
     try:
         return _open_rdb(_with_driver(spec))
@@ -50,6 +54,17 @@ def make_storage(spec: str) -> Storage:
         raise ValueError(f"storage '{shown}': it must be reachable, but opening it failed "
                          f"({first_line(exc)}). Check the URL, the server and the credentials, "
                          "or use a .journal file on one machine.") from None
+
+
+def _neither(spec: str) -> str:
+    """The one line for a storage that is neither a journal path nor a URL."""
+    if Path(spec).is_dir():
+        got, fix = "a folder", f"Pass a journal file in it, e.g. {Path(spec) / 'optuna.journal'}"
+    else:
+        got, fix = "a path without that ending", "End the path in .journal"
+    return (f"storage '{spec}': it must be a journal file path (ending in .journal) or a "
+            f"database URL (sqlite:///optuna.db, postgresql://user@host/db), but got {got}. "
+            f"{fix}, or pass a database URL (sqlite:///PATH for a database file).")
 
 
 SCHEMA_ATTEMPTS = 5

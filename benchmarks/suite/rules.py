@@ -117,12 +117,19 @@ def _optimizers() -> list[str]:
                                           "rmsprop", "lamb", "lion", "adabelief", "radam"]
 
 
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+"""A plain folder name: no path ('/', '..'), nothing hidden ('.x') or read as an option
+('-x'), no space or quote that a shell script would have to escape, and short."""
+
+
 def _folder_name(name: str, value: str) -> str | None:
-    """A rule: the suite's name becomes the folder ``results/<name>/``."""
-    if value.strip() and not {"/", "\\"} & set(value):
+    """A rule: the suite's name becomes the folder ``results/<name>/``, the archive
+    ``<name>.tar.xz`` and the MLflow experiment ``ftbench/<name>``."""
+    if FOLDER_NAME.fullmatch(value):
         return None
-    return (f"{name} must be a folder name (not empty, no '/'), but got {value!r}. Use e.g. "
-            "my_suite (results go to results/<name>/).")
+    return (f"{name} must be a plain folder name (ASCII letters, digits, '_', '-' and '.', "
+            f"starting with a letter or digit, at most 100 characters), but got {value!r}. "
+            "Use e.g. my_suite (results go to results/<name>/).")
 
 
 SEED_MAX = 2**32 - 1

@@ -5,7 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.data import dataset_fingerprint, dataset_options, load_dataset
+from benchmarks.data import (
+    dataset_fingerprint,
+    dataset_options,
+    load_dataset,
+    make_splits,
+    resolve_sizes,
+)
 
 
 def _write(path, mode="RGB", size=(12, 10), value=0, fmt=None):
@@ -150,3 +156,32 @@ def test_selecting_one_class_is_refused_at_load_time(tmp_path):
     assert str(error.value) == ("Dataset 'imagefolder': at least 2 classes must hold, but got 1 "
                                 "(only 'b'). Add another class folder, or list 2 or more in "
                                 "'classes'.")
+
+
+def test_a_missing_root_in_the_data_folder_names_ftbench_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
+    with pytest.raises(ValueError) as error:
+        _load(tmp_path / "cifar10_5class")
+    assert str(error.value) == (
+        f"Dataset 'imagefolder': an existing folder as root must hold, but got "
+        f"'{tmp_path / 'cifar10_5class'}'. Pass the folder that holds your class folders (or "
+        f"train/ and test/). That is under the data folder {tmp_path}, which the environment "
+        f"variable FTBENCH_DATA={tmp_path} sets: check that it names the folder holding the "
+        "data.")
+
+
+def test_size_errors_name_classes_by_their_folder(tmp_path):
+    _tree(tmp_path, {"cat": 20, "dog": 2, "fish": 6})  # dog: 1 to test, 1 that validation takes
+    data = _load(tmp_path)
+    with pytest.raises(ValueError) as error:
+        make_splits(data.train.labels, [10], class_names=data.classes)
+    assert str(error.value) == (
+        "Training size '10': every class supplying its stratified share must hold, but got "
+        "class 'dog' with 0 available for a share of 1 (available per class: 'cat' 15, 'dog' "
+        "0, 'fish' 4). Add samples of class 'dog', choose a smaller size or a lower "
+        "val_fraction.")
+    with pytest.raises(ValueError, match=r"must hold, but got 2, below the 3 classes\. Use a "):
+        resolve_sizes([2], data.train.labels)
+    with pytest.raises(ValueError, match=r"0 <= index < 3 must hold, but got 3\. Use a smaller "
+                                         r"index or a name: cat, dog, fish\."):
+        _load(tmp_path, classes=[3])

@@ -104,6 +104,9 @@ def test_class_too_small_for_its_share_raises():
     labels = np.array([0] * 50 + [1] * 50 + [2])  # class 2 has one sample: validation takes it
     with pytest.raises(ValueError, match=r"Training size '10'.*class 2 with 0 available"):
         make_splits(labels, [10])
+    with pytest.raises(ValueError, match=r"class 'c' with 0 .*: 'a' 49, 'b' 49, 'c' 0\). Add "
+                                         r"samples of class 'c'"):
+        make_splits(labels, [10], class_names=("a", "b", "c"))
 
 
 @pytest.mark.parametrize("bad", [[], "labels"])

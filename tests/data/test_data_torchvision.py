@@ -162,3 +162,21 @@ def test_fingerprint_follows_options_and_files(fake_cifar10):
     stat = batch.stat()
     os.utime(batch, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert dataset_fingerprint("cifar10", root=root) != base
+
+
+def test_a_missing_dataset_in_the_data_folder_names_ftbench_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTBENCH_DATA", str(tmp_path / "data"))
+    with pytest.raises(ValueError) as error:
+        load_dataset("cifar10")
+    assert str(error.value).endswith(
+        f"put the files there. That is under the data folder {tmp_path / 'data'}, which the "
+        f"environment variable FTBENCH_DATA={tmp_path / 'data'} sets: check that it names the "
+        "folder holding the data.")
+    monkeypatch.delenv("FTBENCH_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ValueError) as error:
+        load_dataset("mnist")
+    assert str(error.value).endswith(
+        f"That is under the default data folder {tmp_path / '.cache/ftbench/data'}, as the "
+        "environment variable FTBENCH_DATA is not set: set it to the folder holding the data.")
+    assert "\n" not in str(error.value)

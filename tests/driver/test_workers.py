@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -270,6 +271,21 @@ def test_a_storage_whose_schema_another_worker_creates_meanwhile_is_opened_again
     with pytest.raises(ValueError, match="it must be reachable, but opening it failed"):
         make_storage("sqlite:///x.db")
     assert len(calls) == 2
+
+
+def test_a_storage_neither_a_journal_nor_a_url_says_what_a_storage_is(tmp_path):
+    what = ("it must be a journal file path (ending in .journal) or a database URL "
+            "(sqlite:///optuna.db, postgresql://user@host/db), but got ")
+    with pytest.raises(ValueError) as error:
+        make_storage(str(tmp_path))
+    assert str(error.value) == (
+        f"storage '{tmp_path}': {what}a folder. Pass a journal file in it, e.g. "
+        f"{tmp_path / 'optuna.journal'}, or pass a database URL (sqlite:///PATH for a database "
+        "file).")
+    with pytest.raises(ValueError, match=rf"{re.escape(what)}a path without that ending\. End "
+                                         r"the path in \.journal, or pass a database URL"):
+        make_storage(str(tmp_path / "optuna.db"))
+    assert not (tmp_path / "optuna.db").exists()
 
 
 def test_the_run_of_a_process_killed_before_recording_its_id_is_found(tmp_path):

@@ -63,6 +63,9 @@ pruner:
 """
 """A valid suite; each case below changes one line of it (line numbers refer to it)."""
 
+FOLDER_RULE = ("name must be a plain folder name (ASCII letters, digits, '_', '-' and '.', "
+               "starting with a letter or digit, at most 100 characters)")
+
 TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substring, line)
     ("unknown top-level key", ("trials: 2", "trails: 2"), "Did you mean: trials", 16),
     ("unknown nested key", ("  max_epochs: 4", "  epoks: 4"),
@@ -154,6 +157,10 @@ TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substr
      "pretrain.lr must be a finite number, but got -inf.", 23),
     ("nan augment parameter", ("    flip_p: 0.5", "    flip_p: .nan"),
      "train.augment.flip_p must be a finite number, but got nan.", 33),
+    *[(f"suite name {bad!r}", ("name: bad", f"name: {yaml.safe_dump(bad).split(chr(10))[0]}"),
+       f"{FOLDER_RULE}, but got {bad!r}. Use e.g. my_suite", 1)
+      for bad in (".", "..", "../up", "a/b", "a\\b", ".hidden", "-x", "my suite", "", " ",
+                  "x" * 101, "caf\u00e9")],
 ]
 
 
@@ -292,3 +299,10 @@ def test_every_float_field_must_be_finite(path, value):
     with pytest.raises(ValueError, match=rf"^test suite: {'.'.join(path)} must be a finite "
                                          rf"number, but got {value!r}\. Write an ordinary"):
         suite_from_dict(data, "test suite")
+
+
+@pytest.mark.parametrize("name", ["a", "my_suite", "Paper-2024.v2", "x" * 100, "9lives"])
+def test_plain_folder_names_are_suite_names(tmp_path, name):
+    path = tmp_path / "s.yaml"
+    path.write_text(_text(("name: bad", f"name: '{name}'")))
+    assert load_suite(str(path)).name == name
