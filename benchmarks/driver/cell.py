@@ -146,6 +146,11 @@ def make_objective(run: CellRun, ctx: StrategyContext) -> Callable[[Any], float]
                 config = strategy_cls.default_config(ctx)
             trial.set_user_attr("config", config.to_dict())
             return _run_trial(run, trial, strategy_cls(config), ctx)
+        except Exception as exc:
+            if tuning.is_pruned(exc) or has_row(run, trial.number):
+                raise
+            raise tuning.RowLost(f"trial {trial.number} has no row in trials.csv: "
+                                 f"{type(exc).__name__}: {exc}") from exc
         finally:
             run.progress.finish(run.train_cfg.max_epochs)
 
@@ -250,7 +255,8 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
 
 
 def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
-    """A trial whose process died: a FAIL row in ``trials.csv``, its MLflow run KILLED."""
+    """A trial whose process died: a FAIL row in ``trials.csv`` (unless it died just after
+    writing its own row), its MLflow run KILLED."""
     attrs = trial.user_attrs
     where = f"pid {attrs.get('ftbench.pid', '?')} on {attrs.get('ftbench.host', '?')}"
     then = "retried once as a new trial" if retried else "not retried again (a retry itself)"
@@ -261,10 +267,24 @@ def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
            "n_val": len(run.split.val_idx), "status": "FAIL",
            "reason": f"interrupted: the process running it ({where}) stopped; {then}",
            "mlflow_run_id": interrupted_run_id(run, trial, f"trial {trial.number}")}
-    run.writer.append("trials", row)
+    if not has_row(run, trial.number):  # a trial's row is never written twice
+        run.writer.append("trials", row)
     if row["mlflow_run_id"]:
         run.tracker.end_run(row["mlflow_run_id"], "KILLED",
                             {"ftbench.status": "FAIL", "ftbench.reason": row["reason"]})
+
+
+def has_row(run: CellRun, number: int) -> bool:
+    """Whether ``trials.csv`` has the row of the cell's trial ``number``."""
+    return number in trial_rows(run)
+
+
+def trial_rows(run: CellRun) -> set[int]:
+    """The numbers of the cell's trials that have their row in ``trials.csv``."""
+    rows, c = run.writer.read("trials"), run.cell
+    mine = rows[(rows.backbone == c.backbone) & (rows.dataset == c.dataset)
+                & (rows.n_train == c.n_train) & (rows.strategy == c.strategy)]
+    return {int(n) for n in mine.trial}
 
 
 def interrupted_run_id(run: CellRun, trial: Any, name: str) -> str:

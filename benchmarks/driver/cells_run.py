@@ -16,6 +16,7 @@ from benchmarks.driver.cell import (
     progress_label,
     record_interrupted,
     strategy_context,
+    trial_rows,
 )
 from benchmarks.driver.final_run import run_final
 from benchmarks.driver.seeding import SamplerSeeds
@@ -60,6 +61,7 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     tuning.enqueue_default(study, strategy_cls(strategy_cls.default_config(ctx)).search_params())
     for trial in liveness.stale_trials(study, stale_after_s):
         record_interrupted(run, trial, tuning.fail_and_retry(study, trial))
+    tuning.retry_lost(study, lambda: trial_rows(run))  # in Optuna, but its row never written
     tuning.optimize(study, make_objective(run, ctx), suite.trials, time_box.gate(run, "trial"))
     if tuning.running_elsewhere(study):
         return False

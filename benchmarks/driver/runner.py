@@ -19,6 +19,7 @@ from benchmarks.driver.cells_run import run_grid
 from benchmarks.driver.costs_table import write_backbone_costs
 from benchmarks.driver.grid import Plan, cells, make_all_splits, resolve_plan
 from benchmarks.driver.machine import check_cache_dir, check_device
+from benchmarks.driver.ownership import check_owned, claim_studies
 from benchmarks.driver.progress import Progress
 from benchmarks.driver.resume_guard import (
     check_journal_exists,
@@ -44,7 +45,7 @@ from benchmarks.models.pretrain import (
 )
 from benchmarks.models.ref import BackboneRef
 from benchmarks.models.weights import resolve_weights
-from benchmarks.results.fingerprint import fingerprint
+from benchmarks.results.fingerprint import fingerprint, folder_id, make_folder_id
 from benchmarks.results.fingerprint import write as write_fingerprint
 from benchmarks.results.layout import check_report_folder
 from benchmarks.results.tables import ResultsWriter, check_tables, upgrade_tables
@@ -129,8 +130,9 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     check_splits_kept(out, suite, tasks, splits)
     writer, storage, storage_spec, tracker = _open_outputs(suite, options, out)
     grid = cells(suite, plan)
-    check_storage_knows_rows(writer.read("trials"), {_cell_id(c): c.key for c in grid},
-                             storage, masked_url(storage_spec))
+    trials, cell_keys = writer.read("trials"), {_cell_id(c): c.key for c in grid}
+    check_storage_knows_rows(trials, cell_keys, storage, masked_url(storage_spec))
+    check_owned(trials, cell_keys, storage, out, folder_id(out), masked_url(storage_spec))
     if not options.worker:
         upgrade_tables(out)  # a folder of an older ftbench gets this version's columns
     weights = {c.key: c.n_train + validation_size(c.n_train, len(tasks[c.dataset].classes),
@@ -142,6 +144,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
         pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options,
                       seeds)
+        claim_studies(storage, [c.key for c in grid], make_folder_id(out), out,
+                      masked_url(storage_spec))
         uri = default_uri(out)
         tracker = tracker or Tracker(uri, f"ftbench/{suite.name}", artifacts_dir(out, uri))
         models = {ref.key: ref.name for ref in suite.backbones}

@@ -27,6 +27,12 @@ class TrialSkipped(Exception):
     """The sampled configuration cannot run on this backbone; the study goes on."""
 
 
+class RowLost(Exception):
+    """A trial stopped without its row in ``trials.csv`` (writing it or the tracker failed:
+    a full disk, a lost server); it is failed and run again once, never left counting toward
+    the budget with no row (a cell then done in the storage but not in its rows)."""
+
+
 def make_pruner(cfg: PrunerConfig, max_epochs: int | None = None) -> optuna.pruners.BasePruner:
     """The pruner named in the suite (``max_epochs``: the cell's budget, Hyperband's largest
     resource; Optuna infers it from the first trial when None)."""
@@ -83,15 +89,51 @@ interrupted and retried); its text says why."""
 RETRY_OF = "ftbench.retry_of"
 
 
-def counts(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial uses the cell's budget: every started trial except void ones (an
-    enqueued trial waiting for a worker has not used it yet)."""
-    return trial.state != TrialState.WAITING and VOID not in trial.user_attrs
+LOST = "ftbench.rows_lost"
+"""User attribute of a study: the numbers of its finished trials that have no row in
+``trials.csv`` (the run stopped between Optuna recording one and its row being written).
+They do not count toward the budget and are never the best; :func:`retry_lost` runs each
+first try again."""
+
+
+def counts(trial: optuna.trial.FrozenTrial, lost: frozenset[int] = frozenset()) -> bool:
+    """Whether a trial uses the cell's budget: every started trial except void ones and the
+    ``lost`` (an enqueued trial waiting for a worker has not used it yet)."""
+    return (trial.state != TrialState.WAITING and VOID not in trial.user_attrs
+            and trial.number not in lost)
+
+
+def lost_trials(study: optuna.Study) -> frozenset[int]:
+    """The trials of ``study`` that have no row (:data:`LOST`)."""
+    return frozenset(study.user_attrs.get(LOST, ()))
+
+
+def retry_lost(study: optuna.Study, with_rows: Callable[[], set[int]]) -> list[int]:
+    """Record each finished, counting trial whose number is not in ``with_rows()`` (the
+    cell's trial numbers in ``trials.csv``) as lost, and enqueue its parameters again once
+    (not a retry's: a new trial is sampled in its place). Returns the numbers newly lost.
+
+    The rows are read after the trials: a trial finished by then has its row written
+    already (a worker writes the row, then tells Optuna), unless it was lost.
+    """
+    lost = lost_trials(study)
+    finished = [t for t in study.get_trials(deepcopy=False, states=FINISHED)
+                if counts(t, lost)]
+    rows = with_rows() if finished else set()
+    new = [t for t in finished if t.number not in rows]
+    if new:
+        study.set_user_attr(LOST, sorted(lost | {t.number for t in new}))
+    for trial in new:
+        if RETRY_OF not in trial.user_attrs:
+            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number,
+                                                          "is_default": is_default(trial)})
+    return [t.number for t in new]
 
 
 def remaining_trials(study: optuna.Study, n_trials: int) -> int:
     """How many trials are still owed to reach the cell's budget."""
-    return max(0, n_trials - sum(counts(t) for t in study.get_trials(deepcopy=False)))
+    lost = lost_trials(study)
+    return max(0, n_trials - sum(counts(t, lost) for t in study.get_trials(deepcopy=False)))
 
 
 def ask_within_budget(study: optuna.Study, n_trials: int,
@@ -109,7 +151,7 @@ def ask_within_budget(study: optuna.Study, n_trials: int,
         trial = study.ask()
         mark_alive(trial)  # at once: another worker must never take it for an abandoned one
         earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
-        if sum(counts(t) for t in earlier) >= n_trials:
+        if sum(counts(t, lost_trials(study)) for t in earlier) >= n_trials:
             _void(study, trial, "over budget: another worker took the last trial")
             return None
         if not _first_default(trial, earlier):
@@ -132,8 +174,9 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
     """Run the owed trials, one at a time, until the budget is used (by any worker);
     ``before()`` is called before each is asked for (:func:`ask_within_budget`).
 
-    Pruned, skipped and failed trials are told to the study and the loop goes on; an
-    interrupt (KeyboardInterrupt, SystemExit) fails the trial and stops the run.
+    Pruned, skipped and failed trials are told to the study and the loop goes on (one that
+    lost its row, :class:`RowLost`, is run again once); an interrupt (KeyboardInterrupt,
+    SystemExit) fails the trial and stops the run.
     """
     while (trial := ask_within_budget(study, n_trials, before)) is not None:
         try:
@@ -141,6 +184,9 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
                 value = objective(trial)
         except optuna.TrialPruned:
             tell(study, trial, state=TrialState.PRUNED)
+        except RowLost:
+            if not (frozen := study._storage.get_trial(trial._trial_id)).state.is_finished():
+                fail_and_retry(study, frozen)
         except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
             tell(study, trial, state=TrialState.FAIL)
         except BaseException:  # interrupted: not the configuration's fault, so retried
@@ -215,11 +261,14 @@ def retry_of(trial: Any) -> int | None:
 
 
 def best_config(study: optuna.Study) -> tuple[int, dict[str, Any]] | None:
-    """Number and full strategy configuration of the best complete trial (ties: earliest).
+    """Number and full strategy configuration of the best complete trial (ties: earliest),
+    of those with a row (:data:`LOST`).
 
     Returns None if no trial completed.
     """
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    lost = lost_trials(study)
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.number not in lost]
     if not complete:
         return None
     best = max(complete, key=lambda t: (t.value, -t.number))

@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 
 LIMIT_MIB = 16
 """The largest archive ``ftbench pack`` writes, MiB."""
-TOP_FILES = ("fingerprint.json", "plan.json", "run.json", "suite.yaml", "optuna.journal",
-             "optuna.db", "mlflow.db")
+TOP_FILES = ("fingerprint.json", "folder_id.txt", "plan.json", "run.json", "suite.yaml",
+             "optuna.journal", "optuna.db", "mlflow.db")
 """Files of the folder's top level that resuming needs, besides every ``*.csv`` (the tables,
 ``backbones.csv``, ``timing_caveats.csv``)."""
 FOLDERS = ("features", "mlartifacts")

@@ -4,13 +4,17 @@ suite run under the same name never merges into rows that another suite made.
 It holds the suite's settings (less its description and where its files lie), a SHA-256 of
 each dataset's images and labels, of each local weights file, and how the TPE sampler of each
 cell is seeded. ``fingerprint.json`` is written once a run has started its work, and every
-later run or worker compares its own.
+later run or worker compares its own. Beside it, ``folder_id.txt`` names the folder itself
+(:func:`make_folder_id`), for the Optuna studies its runs create.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +147,32 @@ def write(folder: Path, value: dict[str, Any]) -> None:
     tmp = folder / (FILE + ".tmp")
     tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
     tmp.replace(folder / FILE)
+
+
+ID_FILE = "folder_id.txt"
+"""The folder's identity: a random id made by its first run, recorded in every Optuna study
+the folder's runs create, so that a study is never taken up by another folder's run."""
+
+
+def folder_id(folder: Path) -> str | None:
+    """The identity of ``folder`` (:data:`ID_FILE`), or None if no run has made one yet."""
+    path = folder / ID_FILE
+    return (path.read_text().strip() or None) if path.is_file() else None
+
+
+def make_folder_id(folder: Path) -> str:
+    """The identity of ``folder``, made now if it has none: created exclusively, so that
+    workers starting together on a new folder all take the first one's."""
+    try:
+        handle = os.open(folder / ID_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        for _ in range(50):  # the winner writes its id right after creating the file
+            if (found := folder_id(folder)) is not None:
+                return found
+            time.sleep(0.02)
+        raise ValueError(f"results file '{folder / ID_FILE}': it must hold the folder's id, "
+                         "but it is empty. Delete it (the next run makes a new one).") from None
+    made = uuid.uuid4().hex
+    with os.fdopen(handle, "w") as fh:
+        fh.write(made + "\n")
+    return made

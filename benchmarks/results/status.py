@@ -191,6 +191,9 @@ def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
 
 def _read_plan(folder: Path) -> dict[str, Any]:
     """plan.json, checked: suite, trials_per_cell, seeds, cells (id, key, max_epochs), started."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"results folder '{folder}': it must be a folder, but it is a file. "
+                         "Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
     if not folder.is_dir():
         raise ValueError(f"results folder '{folder}': it must exist, but it does not. "
                          f"{_NO_PLAN_FIX}.")

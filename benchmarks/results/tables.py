@@ -179,8 +179,8 @@ def _checked_text(path: Path) -> str:
 
 
 def _header(path: Path) -> list[str]:
-    """The first row of a CSV file."""
-    with path.open(newline="") as fh:
+    """The first row of a CSV file (a spreadsheet's UTF-8 byte-order mark left out)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         return next(csv.reader(fh), [])
 
 

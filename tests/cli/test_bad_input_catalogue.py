@@ -98,6 +98,18 @@ def _one_class(tmp: Path) -> None:
     (tmp / "imgs" / "c1").rename(tmp / "one" / "c0")
 
 
+def _small_class(tmp: Path) -> None:
+    """``few/``: class c0 of 10 images, c1 of 2 (one to test; validation takes the other)."""
+    import numpy as np
+    from PIL import Image
+
+    for label, count in (("c0", 10), ("c1", 2)):
+        (tmp / "few" / label).mkdir(parents=True)
+        for j in range(count):
+            Image.fromarray(np.full((8, 8, 3), j * 20, np.uint8)).save(
+                tmp / "few" / label / f"{j}.png")
+
+
 ALIAS_BOMB = "\n".join(
     ["a: &a [x, x, x, x, x, x, x, x, x]"]
     + [f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcdefg", "bcdefgh")])
@@ -122,6 +134,31 @@ def _journal_lost(tmp: Path) -> None:
     with (tmp / "results" / "tiny" / "trials.csv").open("a") as fh:
         fh.write(TRIAL_ROW)
     (tmp / "results" / "tiny" / "optuna.journal").unlink()
+
+
+FINAL_ROW = ("tiny,test_resnet,synth_far,far,20,20,<1k,feature_extraction,0,0,0.001,{},0.5,0.5,"
+             "0.5,0.5,0.5,1,1,1,10,100,0.1,50.0,4,10,r\r\n")
+"""One final seed of BASE, as final.csv holds it."""
+
+
+def _final_rows(*rows: str) -> Callable[[Path], None]:
+    """A setup that appends ``rows`` to final.csv."""
+    def setup(tmp: Path) -> None:
+        with (tmp / "results" / "tiny" / "final.csv").open("a") as fh:
+            fh.write("".join(rows))
+    return setup
+
+
+def _other_folders_study(tmp: Path) -> None:
+    """``other.journal``: the study of BASE's cell, made by the run of another folder."""
+    import optuna
+
+    from benchmarks.driver.ownership import OWNER
+    from benchmarks.driver.storage import make_storage
+
+    study = optuna.create_study(study_name="test_resnet/synth_far/n20/feature_extraction",
+                                storage=make_storage(str(tmp / "other.journal")))
+    study.set_user_attr(OWNER, "0123456789abcdef")
 
 
 def _row_cut(tmp: Path) -> None:
@@ -268,6 +305,16 @@ CATALOGUE = {
     "Optuna journal deleted": Case(None, "it must exist, since", setup=_journal_lost),
     "results table cut mid-row": Case(None, "trials.csv': line 2 must be a whole row",
                                       setup=_row_cut),
+    "damaged value in a results table": Case(
+        None, "final.csv': line 2 must have test_acc a fraction in [0, 1], but got 'nan'",
+        setup=_final_rows(FINAL_ROW.replace(",{},0.5,", ",{},nan,"))),
+    "repeated row in a results table": Case(
+        None, "final.csv': line 3 must be the only row of cell "
+        "test_resnet/synth_far/n20/feature_extraction seed 0, but line 2 has it too",
+        setup=_final_rows(FINAL_ROW, FINAL_ROW)),
+    "storage of another results folder": Case(
+        None, "study 'test_resnet/synth_far/n20/feature_extraction' must belong to the results "
+        "folder", args=("--storage", "{tmp}/other.journal"), setup=_other_folders_study),
     "unknown LR schedule": Case(("batch_size: 16", "batch_size: 16, schedule: step"),
                                 "train.schedule must be one of cosine, cosine_restarts, "
                                 "but got 'step'"),
@@ -286,6 +333,11 @@ CATALOGUE = {
     "compare with a bad margin": Case(None, "--margin: 0 < margin < 0.5 must hold",
                                       argv=("compare", "{tmp}/results/tiny",
                                             "{tmp}/results/tiny", "--margin", "5")),
+    "compare into a file": Case(None, "/afile': it must be a folder (or a new path), "
+                                "but it is a file", argv=("compare", "{tmp}/results/tiny",
+                                                          "{tmp}/results/tiny", "--out",
+                                                          "{tmp}/afile"),
+                                setup=_a_file_in_the_way),
     "time box without a unit": Case(None, "--stop-after '90': a duration such as 90s, 9m, 2h "
                                     "or 1h30m must hold", args=("--stop-after", "90")),
     "pack of a folder without a plan": Case(None, "it must hold plan.json",
@@ -302,6 +354,21 @@ CATALOGUE = {
         None, "'tiny/../../evil' is outside it",
         argv=("unpack", "{tmp}/evil.tar.gz", "--results-dir", "{tmp}/results"),
         setup=_escaping_archive),
+    "suite name that is no folder name": Case(
+        ("name: tiny", "name: '..'"), "tiny.yaml:1: name must be a plain folder name (ASCII "
+        "letters, digits, '_', '-' and '.', starting with a letter or digit, at most 100 "
+        "characters), but got '..'."),
+    "status of a file": Case(None, "/afile': it must be a folder, but it is a file. Pass the "
+                             "folder", argv=("status", "{tmp}/afile"),
+                             setup=_a_file_in_the_way),
+    "storage that is a folder": Case(None, "it must be a journal file path (ending in .journal) "
+                                     "or a database URL (sqlite:///optuna.db, postgresql://"
+                                     "user@host/db), but got a folder.",
+                                     args=("--storage", "{tmp}/results")),
+    "image class too small to validate": Case(
+        ("[synth_far]", "[{name: imagefolder, root: {tmp}/few, sizes: [4]}]"),
+        "got class 'c1' with 0 available for a share of 1 (available per class: 'c0' 7, 'c1' "
+        "0). Add samples of class 'c1'", setup=_small_class),
 }
 
 

@@ -4,7 +4,9 @@ Optuna storage and a damaged table each stop the run in one line before any work
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import shutil
 from pathlib import Path
@@ -18,8 +20,10 @@ from benchmarks.driver import resume_guard, tuning
 from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.driver.resume_guard import check_same_suite
 from benchmarks.results import fingerprint
+from benchmarks.results.csv_check import read_checked
 from benchmarks.results.fingerprint import task_digest
-from benchmarks.results.tables import TABLES
+from benchmarks.results.status import suite_status
+from benchmarks.results.tables import TABLES, ResultsWriter
 from tests.conftest import TINY_SUITE, digest
 
 SUITE = TINY_SUITE
@@ -267,3 +271,139 @@ def test_a_suite_with_epochs_by_size_resumes_in_its_own_folder(tmp_path):
     trials = (tmp_path / "results" / "tiny" / "trials.csv").read_text()
     assert _run(tmp_path, text) == 0
     assert (tmp_path / "results" / "tiny" / "trials.csv").read_text() == trials
+
+
+def _damage(path: Path, line: int, column: str, value: str) -> None:
+    """Set ``column`` of the row on ``line`` (1 = the header) of a results table."""
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    rows[line - 1][rows[0].index(column)] = value
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    path.write_text(text.getvalue())
+
+
+@pytest.mark.parametrize("value", ["nan", "banana", "7.5", "-0.2", ""])
+def test_a_damaged_test_accuracy_is_refused_by_every_reader(earlier, capsys, value):
+    out = earlier / "results" / "tiny"
+    _damage(out / "final.csv", 2, "test_acc", value)
+    needle = "final.csv': line 2 must have test_acc a fraction in [0, 1], but got"
+    _refused(earlier, capsys, needle)
+    for command in (["status", str(out)], ["report", str(out)], ["compare", str(out), str(out)]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_a_repeated_final_row_is_no_second_seed(earlier, capsys):
+    out = earlier / "results" / "tiny"
+    lines = (out / "final.csv").read_text().splitlines(keepends=True)
+    (out / "final.csv").write_text("".join(lines + lines[1:2]))
+    needle = f"line {len(lines) + 1} must be the only row of cell"
+    _refused(earlier, capsys, needle)
+    assert main(["status", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "seed 0, but line 2 has it too" in err, err
+
+
+def test_a_repeated_trial_row_and_a_bad_count_are_refused(earlier, capsys):
+    out = earlier / "results" / "tiny"
+    text = (out / "trials.csv").read_text()
+    lines = text.splitlines(keepends=True)
+    (out / "trials.csv").write_text(text + lines[1])
+    _refused(earlier, capsys, "trial 0, but line 2 has it too")
+    (out / "trials.csv").write_text(text)
+    _damage(out / "trials.csv", 2, "epochs_run", "2.5")
+    _refused(earlier, capsys, "line 2 must have epochs_run a whole number >= 0, but got '2.5'")
+
+
+def test_values_left_empty_by_the_writers_pass_and_kinds_are_checked(tmp_path):
+    head = ",".join(TABLES["trials"])
+    cell = "s,b,d,near,30,30,<1k,lora"
+    ok = (f"{head}\n{cell},0,True,,FAIL,boom,,{{}},,,,10,,,,,5,\n"
+          f"{cell},1,False,0.0,PRUNED,,0.1,{{}},0.5,2.0,3,10,7,,0.1,,5,r\n")
+    path = tmp_path / "trials.csv"
+    path.write_text(ok)
+    assert read_checked(path)[0] == ok
+    path.write_text(ok.replace("PRUNED", "DONE"))
+    with pytest.raises(ValueError, match="line 3 must have status one of COMPLETE"):
+        read_checked(path)
+    path.write_text(ok.replace(",0.5,", ",inf,"))
+    with pytest.raises(ValueError, match="val_acc a fraction in \\[0, 1\\], but got 'inf'"):
+        read_checked(path)
+    other = tmp_path / "timing_caveats.csv"  # a table without kinds: field counts only
+    other.write_text("a,b\nnan,\n")
+    assert read_checked(other)[0] == "a,b\nnan,\n"
+
+
+@pytest.mark.parametrize("text", [SUITE, SUITE.replace("max_epochs: 2", "max_epochs: 3")])
+def test_the_storage_of_another_folder_is_refused(earlier, capsys, text):
+    journal = earlier / "results" / "tiny" / "optuna.journal"
+    before = digest(earlier / "results")
+    other = earlier.parent / "other"
+    other.mkdir()
+    _refused(other, capsys, "must belong to the results folder", text, "--storage", str(journal))
+    assert digest(earlier / "results") == before
+    assert not (other / "results" / "tiny" / "trials.csv").exists()
+
+
+def test_studies_of_an_older_ftbench_resume_in_their_folder_only(tmp_path, capsys, monkeypatch):
+    """Studies without a folder's id (an older ftbench) resume where the rows match them."""
+    folder, other = tmp_path / "old", tmp_path / "other"
+    folder.mkdir()
+    other.mkdir()
+    with monkeypatch.context() as patched:
+        patched.setattr("benchmarks.driver.runner.claim_studies", lambda *args: None)
+        assert _run(folder, SUITE) == 0
+    out = folder / "results" / "tiny"
+    (out / fingerprint.ID_FILE).unlink()
+    _refused(other, capsys, "it holds trials that this folder has no rows of", SUITE,
+             "--storage", str(out / "optuna.journal"))
+    rows = (out / "trials.csv").read_text()
+    assert _run(folder, SUITE) == 0
+    assert (out / "trials.csv").read_text() == rows and (out / fingerprint.ID_FILE).is_file()
+    _refused(other, capsys, "made by the run of another results folder", SUITE, "--storage",
+             str(out / "optuna.journal"))
+
+
+def test_a_trial_whose_row_was_not_written_is_run_again(tmp_path, monkeypatch):
+    """A failed write of a trial's row (a full disk) never leaves the storage counting a
+    trial that the rows lack: it is run again, and the cell is done in both."""
+    append, failed = ResultsWriter.append, []
+
+    def once(self, table, row):
+        if table == "trials" and not failed:
+            failed.append(row["trial"])
+            raise OSError(28, "No space left on device")
+        append(self, table, row)
+
+    monkeypatch.setattr(ResultsWriter, "append", once)
+    assert _run(tmp_path, SUITE) == 0
+    out = tmp_path / "results" / "tiny"
+    trials = pd.read_csv(out / "trials.csv")
+    assert failed == [0] and 0 not in set(trials.trial)
+    assert len(trials) == 2 and set(trials.status) <= {"COMPLETE", "PRUNED"}
+    assert set(trials.retry_of.dropna()) == {0}
+    monkeypatch.setattr(ResultsWriter, "append", append)
+    rows = (out / "trials.csv").read_text()
+    assert _run(tmp_path, SUITE) == 0
+    assert (out / "trials.csv").read_text() == rows
+    (cell,) = suite_status(out).cells
+    assert (cell.trials_done, cell.seeds_done, cell.done) == (2, 1, True)
+
+
+def test_a_trial_in_the_storage_without_its_row_is_run_again_on_resume(earlier):
+    """A run stopped between Optuna recording a trial and its row being written: the next
+    start runs it again, rather than taking the cell as done without its row."""
+    out = earlier / "results" / "tiny"
+    lines = (out / "trials.csv").read_text().splitlines(keepends=True)
+    (out / "trials.csv").write_text("".join(lines[:-1]))  # the last trial's row is lost
+    lost = int(pd.read_csv(io.StringIO(lines[0] + lines[-1])).trial.iloc[0])
+    assert _run(earlier, SUITE) == 0
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2 and lost not in set(trials.trial)
+    assert trials.retry_of.dropna().tolist() == [lost]
+    (cell,) = suite_status(out).cells
+    assert (cell.trials_done, cell.seeds_done, cell.done) == (2, 1, True)
+    rows = (out / "trials.csv").read_text()
+    assert _run(earlier, SUITE) == 0
+    assert (out / "trials.csv").read_text() == rows
