@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import sys
@@ -128,6 +129,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     rewrite = check_same_suite(out, current, options.extend)
     splits = make_all_splits(suite, tasks, plan)
     check_splits_kept(out, suite, tasks, splits)
+    new_folder = not out.exists()  # removed again if its run cannot start
     writer, storage, storage_spec, tracker = _open_outputs(suite, options, out)
     grid = cells(suite, plan)
     trials, cell_keys = writer.read("trials"), {_cell_id(c): c.key for c in grid}
@@ -141,7 +143,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     stopped: TimeUp | None = None
     placement = None
     try:
-        pretrained = {**checked.weights, **_pretrain_all(suite, cache, progress)}
+        pretrained = {**checked.weights,
+                      **_pretrain_first(suite, cache, progress, out if new_folder else None)}
         _record_start(out, suite, grid, current if rewrite else None, storage_spec, options,
                       seeds)
         claim_studies(storage, [c.key for c in grid], make_folder_id(out), out,
@@ -234,6 +237,22 @@ def _inputs(tasks: dict[str, TaskData], pretrained: dict[str, Pretrained]) -> di
     """Every dataset resized once to each backbone's input size, shared by all its trials."""
     sizes = {p.input_size for p in pretrained.values()}
     return {(key, size): resize_task(task, size) for key, task in tasks.items() for size in sizes}
+
+
+def _pretrain_first(suite: Suite, cache: Path, progress: Progress,
+                    made: Path | None) -> dict[str, Pretrained]:
+    """:func:`_pretrain_all`; if it fails (a pretraining that diverges, a cache that fills
+    up), the results folder ``made`` by this run, holding only an empty journal, is removed:
+    nothing is left of a run that could not start."""
+    try:
+        return _pretrain_all(suite, cache, progress)
+    except BaseException:
+        journal = made / "optuna.journal" if made is not None else None
+        if journal is not None and journal.is_file() and journal.stat().st_size == 0:
+            journal.unlink()
+            with contextlib.suppress(OSError):
+                made.rmdir()  # only if nothing else is in it
+        raise
 
 
 def _ftbench_backbones(suite: Suite) -> list[BackboneRef]:

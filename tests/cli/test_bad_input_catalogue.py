@@ -449,3 +449,10 @@ def test_an_unwritable_results_folder_is_one_line(tmp_path, capsys, locked_folde
                  "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     _check(code, capsys.readouterr().err, "must be a writable folder", tmp_path, locked_folder,
            before)
+
+
+def test_a_run_that_cannot_start_leaves_no_new_results_folder(tmp_path, capsys):
+    case = CATALOGUE["pretraining that diverges"]
+    argv = _argv(case, tmp_path)  # into {tmp}/results, which does not exist yet
+    assert main(argv) == 2 and case.needle in capsys.readouterr().err
+    assert not (tmp_path / "results" / "tiny").exists()  # before: an empty optuna.journal
