@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from benchmarks.cli.folder_commands import cmd_compare, cmd_pack, cmd_report, cmd_unpack
 from benchmarks.cli.run_cmd import cmd_run, run_arguments
+from benchmarks.messages import disk_full, first_line
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141
@@ -190,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `ftbench list backbones | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if args.debug or not disk_full(exc):  # anything else is a bug: its traceback helps
+            raise
+        print(f"ftbench: error: the disk must have room for the results, but it is full "
+              f"({one_line(first_line(exc, 200))}). Free space, then run the same command "
+              "again: the rows written are kept, and a training cut short runs again.",
+              file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("ftbench: interrupted; run the same command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -23,6 +23,7 @@ from benchmarks.driver.seeding import SamplerSeeds
 from benchmarks.driver.summary import cell_summary
 from benchmarks.driver.time_box import UNLIMITED, TimeBox
 from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, release_memory
+from benchmarks.messages import disk_full
 from benchmarks.suite.model import Suite
 from strategies import get_strategy
 
@@ -119,8 +120,10 @@ def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals,
                             on_start=lambda run_id: liveness.mark_alive(trial, run_id),
                             pictures=pictures)
         tuning.tell(finals, trial, row["test_acc"])
-    except Exception as exc:  # noqa: BLE001  (one failed re-run must not stop the suite)
+    except Exception as exc:
         tuning.tell(finals, trial, state=tuning.TrialState.FAIL)
+        if disk_full(exc):  # every next seed would fail alike: stop, say so, resume later
+            raise
         failure = out_of_memory_reason(exc) if is_out_of_memory(exc) else \
             f"{type(exc).__name__}: {exc}"
     except BaseException:

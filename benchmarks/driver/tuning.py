@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from benchmarks.driver.liveness import heartbeat, mark_alive
 from benchmarks.driver.storage import Storage
+from benchmarks.messages import disk_full
 from benchmarks.suite.model import PrunerConfig
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -176,7 +177,8 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
 
     Pruned, skipped and failed trials are told to the study and the loop goes on (one that
     lost its row, :class:`RowLost`, is run again once); an interrupt (KeyboardInterrupt,
-    SystemExit) fails the trial and stops the run.
+    SystemExit) fails the trial and stops the run, and so does a full disk (a row lost for
+    it is run again by the next run).
     """
     while (trial := ask_within_budget(study, n_trials, before)) is not None:
         try:
@@ -184,11 +186,15 @@ def optimize(study: optuna.Study, objective: Callable[[Any], float], n_trials: i
                 value = objective(trial)
         except optuna.TrialPruned:
             tell(study, trial, state=TrialState.PRUNED)
-        except RowLost:
+        except RowLost as exc:
             if not (frozen := study._storage.get_trial(trial._trial_id)).state.is_finished():
                 fail_and_retry(study, frozen)
-        except Exception:  # noqa: BLE001  (recorded by the objective; the study goes on)
+            if disk_full(exc):  # every next trial would lose its row alike: stop the run
+                raise
+        except Exception as exc:
             tell(study, trial, state=TrialState.FAIL)
+            if disk_full(exc):
+                raise
         except BaseException:  # interrupted: not the configuration's fault, so retried
             fail_and_retry(study, study._storage.get_trial(trial._trial_id))
             raise
