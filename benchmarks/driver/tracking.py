@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import socket
 import sqlite3
 import time
@@ -99,6 +100,22 @@ def _replace_prefix(con: sqlite3.Connection, table: str, column: str, old: str,
                        (new, n + 1, n, old, n + 1)).rowcount
 
 
+def build_store(db: Path) -> None:
+    """Make a new SQLite store under a temporary name beside ``db`` and move it into place
+    whole: MLflow creates its tables in dozens of migrations, and a run killed among them
+    would leave a store no later run can open. A temporary file a killed run left is
+    removed by the next build."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for old in db.parent.glob(f".{db.name}.*.tmp"):
+        old.unlink(missing_ok=True)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    try:
+        MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+        os.replace(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def open_failure(uri: str, exc: BaseException, own: bool, removed: bool = False) -> str:
     """The one line for a store that could not be opened, saying what the user can do: free
     disk space; delete a store a stopped run left half made (the CSV tables are the record);
@@ -161,12 +178,14 @@ class Tracker:
             raise ValueError(open_failure(uri, exc, own, self._removed_half_made)) from None
 
     def _open(self, uri: str, experiment: str, own: bool) -> None:
-        """Open the store and the experiment (under the store's lock). A SQLite store that
-        this opening creates and fails to finish (a full disk) is removed before the error
-        goes on."""
+        """Open the store and the experiment (under the store's lock). A new SQLite store is
+        made whole before it takes its name (:func:`build_store`); one that this opening made
+        and failed to finish (a full disk) is removed before the error goes on."""
         db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
         new = db is not None and not db.exists()
         try:
+            if new:
+                build_store(db)
             if own:
                 relocate_artifacts(self._artifacts.parent)  # a folder moved since it was made
             self.client = MlflowClient(tracking_uri=uri)
