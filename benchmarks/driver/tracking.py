@@ -106,14 +106,15 @@ def build_store(db: Path) -> None:
     would leave a store no later run can open. A temporary file a killed run left is
     removed by the next build."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    for old in db.parent.glob(f".{db.name}.*.tmp"):
+    for old in db.parent.glob(f".{db.name}.*.tmp*"):  # with SQLite's -journal beside it
         old.unlink(missing_ok=True)
     tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
     try:
         MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
         os.replace(tmp, db)
     finally:
-        tmp.unlink(missing_ok=True)
+        for left in (tmp, tmp.with_name(tmp.name + "-journal")):
+            left.unlink(missing_ok=True)
 
 
 def open_failure(uri: str, exc: BaseException, own: bool, removed: bool = False) -> str:

@@ -366,14 +366,15 @@ def test_studies_of_an_older_ftbench_resume_in_their_folder_only(tmp_path, capsy
 
 
 def test_a_trial_whose_row_was_not_written_is_run_again(tmp_path, monkeypatch):
-    """A failed write of a trial's row (a full disk) never leaves the storage counting a
-    trial that the rows lack: it is run again, and the cell is done in both."""
+    """A failed write of a trial's row (an I/O error) never leaves the storage counting a
+    trial that the rows lack: it is run again, and the cell is done in both. (A full disk
+    stops the run instead, and the next run retries: tests/cli/test_disk_full.py.)"""
     append, failed = ResultsWriter.append, []
 
     def once(self, table, row):
         if table == "trials" and not failed:
             failed.append(row["trial"])
-            raise OSError(28, "No space left on device")
+            raise OSError(5, "Input/output error")
         append(self, table, row)
 
     monkeypatch.setattr(ResultsWriter, "append", once)
