@@ -54,9 +54,11 @@ class Batches:
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
         self.augment_generator = torch.Generator().manual_seed(seed + 1_000_003)
-        pin = device.type == "cuda"  # stored outputs may already be on the device
-        self.x = x.pin_memory() if pin and x.is_cpu else x
-        self.y = y.pin_memory() if pin and y.is_cpu else y
+        # x is placed by benchmarks.engine.placement, or stored outputs on the device; the
+        # labels follow it (features cached on the device while the images stayed on the
+        # host), so that one index serves both
+        self.x = x
+        self.y = y.to(x.device)
 
     @property
     def steps_per_epoch(self) -> int:

@@ -87,3 +87,12 @@ def test_on_a_gpu_the_images_move_there_when_they_fit():
     assert placed.on_device and placed.data.x_train.is_cuda and placed.data.y_val.is_cuda
     kept = place(_data(), "cuda", free_bytes=lambda d: 0)
     assert not kept.on_device and kept.data.x_train.is_pinned()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_batches_of_device_outputs_take_host_labels_along():
+    data = _data()  # features cached on the device, labels left on the host
+    batches = Batches(data.x_train.float().cuda(), data.y_train, 4, torch.device("cuda"), 3,
+                      lambda x: x)
+    for x, y in batches:
+        assert x.is_cuda and y.is_cuda and len(x) == len(y)
