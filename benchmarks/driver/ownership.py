@@ -1,16 +1,22 @@
 """Which results folder an Optuna study belongs to: every study a run uses records the id of
 its folder (``folder_id.txt``), and a run refuses, before any work, a study that another
-folder's run made, so that a shared ``--storage`` never mixes the trials of two folders."""
+folder's run made, so that a shared ``--storage`` never mixes the trials of two folders.
+It also reads the storage's side of a run's start (:func:`read_studies`): each study's owner
+and started trials, once, for every check of :mod:`benchmarks.driver.run_start`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
-import pandas as pd
 
-from benchmarks.driver import tuning
 from benchmarks.driver.storage import Storage
+
+if TYPE_CHECKING:
+    from benchmarks.driver.run_start import RunStart
 
 OWNER = "ftbench.folder_id"
 """User attribute of a study: the id of the results folder whose rows record its trials
@@ -23,31 +29,56 @@ def study_names(cell_key: str) -> tuple[str, str]:
     return cell_key, f"{cell_key}/final"
 
 
-def check_owned(trials: pd.DataFrame, cell_keys: dict[tuple, str], storage: Storage,
-                out: Path, folder: str | None, shown: str) -> None:
+@dataclass(frozen=True)
+class StudyState:
+    """One study as the storage holds it when a run starts.
+
+    Attributes:
+        owner: the folder id it records; '' for a study of an older ftbench without one.
+        started: the numbers of its trials that have started (a waiting one has not).
+    """
+
+    owner: str
+    started: frozenset[int]
+
+
+def read_studies(storage: Storage, cell_keys: Iterable[str]) -> dict[str, StudyState]:
+    """Each study of the cells ``cell_keys`` (:func:`study_names`) that the storage holds, by
+    its name; a study not made yet is absent."""
+    store = optuna.storages.get_storage(storage)
+    found = {}
+    for key in cell_keys:
+        for name in study_names(key):
+            try:
+                study_id = store.get_study_id_from_name(name)
+            except KeyError:
+                continue
+            trials = store.get_all_trials(study_id, deepcopy=False)
+            found[name] = StudyState(
+                str(store.get_study_user_attrs(study_id).get(OWNER, "")),
+                frozenset(t.number for t in trials if t.state != optuna.trial.TrialState.WAITING))
+    return found
+
+
+def check_owned(start: RunStart, shown: str) -> None:
     """Raise one line unless every study of the grid that the storage holds belongs to the
     folder: it records the folder's id, or, made by an older ftbench without one, it has no
     started trial or the folder has rows of its cell.
 
     Args:
-        trials: the rows of ``trials.csv``.
-        cell_keys: each cell's (backbone, dataset, n_train, strategy) -> its study name.
-        storage: the Optuna storage this run opened.
-        out: the results folder.
-        folder: its id (:func:`benchmarks.results.fingerprint.folder_id`); None before its
-            first run made one.
+        start: the folder and the storage's studies as the run found them.
         shown: how to name that storage (password masked).
     """
-    with_rows = {_cell_of(row) for row in trials.itertuples()} if not trials.empty else set()
-    store = optuna.storages.get_storage(storage)
-    for cell, key in cell_keys.items():
+    folder, with_rows = start.folder, start.folder.rows_by_cell("trials", "trial")
+    for cell, key in start.cell_keys.items():
         for name in study_names(key):
-            owner = _owner(store, name)
-            if owner is None or owner == folder:
+            study = start.studies.get(name)
+            if study is None or study.owner == folder.folder_id:
                 continue
-            if owner == "" and (cell in with_rows or not tuning.started_trials(store, name)):
+            if study.owner == "" and (cell in with_rows or not study.started):
                 continue
-            raise ValueError(_not_ours(shown, name, out, owner, folder))
+            raise ValueError(_not_ours(shown, name, folder.path, study.owner,
+                                       folder.folder_id))
 
 
 def claim_studies(storage: Storage, cell_keys: list[str], folder: str, out: Path,
@@ -68,21 +99,6 @@ def claim_studies(storage: Storage, cell_keys: list[str], folder: str, out: Path
                 study.set_user_attr(OWNER, folder)
             elif owner != folder:
                 raise ValueError(_not_ours(shown, name, out, owner, folder))
-
-
-def _owner(store: optuna.storages.BaseStorage, name: str) -> str | None:
-    """The folder id a study records; '' for a study without one; None if there is no such
-    study."""
-    try:
-        study_id = store.get_study_id_from_name(name)
-    except KeyError:
-        return None
-    return str(store.get_study_user_attrs(study_id).get(OWNER, ""))
-
-
-def _cell_of(row) -> tuple:
-    """The cell a ``trials.csv`` row names."""
-    return row.backbone, row.dataset, int(row.n_train), row.strategy
 
 
 def _not_ours(shown: str, name: str, out: Path, owner: str, folder: str | None) -> str:

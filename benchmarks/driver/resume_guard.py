@@ -1,24 +1,27 @@
 """May this run continue in an existing results folder? Only with the same suite (its
 fingerprint), and only where the Optuna storage knows every trial the folder has rows of;
-otherwise one line says what differs and the ways out, before any work or write.
+otherwise one line says what differs and the ways out, before any work or write. Each check
+takes the folder as the run found it (:class:`benchmarks.results.folder_state.FolderState`),
+read once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from benchmarks.data import TaskData
 from benchmarks.data.ref import parse_sizes
-from benchmarks.driver import tuning
 from benchmarks.driver.grid import make_all_splits, resolve_plan
 from benchmarks.results import fingerprint
-from benchmarks.results.csv_check import read_checked
-from benchmarks.suite.model import Suite, load_suite
+from benchmarks.results.folder_state import FolderState
+from benchmarks.suite.model import Suite
+
+if TYPE_CHECKING:
+    from benchmarks.driver.run_start import RunStart
 
 EXTENDABLE = ("settings.seeds", "settings.trials", "settings.strategies", "settings.sizes",
               "settings.epochs_by_size")
@@ -31,24 +34,24 @@ _WAYS_OUT = ("Give the suite a new `name:`, pass another --results-dir, or move 
              "away to start afresh")
 
 
-def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
-    """Raise unless ``current`` may add rows to ``out``; True when the fingerprint must be
+def check_same_suite(folder: FolderState, current: dict[str, Any], extend: bool) -> bool:
+    """Raise unless ``current`` may add rows to the folder; True when the fingerprint must be
     (re)written: the folder has none yet, or ``--extend`` changed it.
 
     Args:
-        out: the results folder.
+        folder: the results folder as the run found it.
         current: this run's :func:`benchmarks.results.fingerprint.fingerprint`.
         extend: ``--extend``: accept more seeds, trials, strategies or sizes.
     """
-    recorded = fingerprint.read(out)
+    out, recorded = folder.path, folder.fingerprint
     if recorded is None:
-        recorded = _legacy(out, current)
+        recorded = _legacy(folder, current)
         if recorded is None:
             return True
     changed = fingerprint.changed_keys(recorded, current)
     if not changed:
-        return not (out / fingerprint.FILE).is_file()
-    why_not = _why_not_extendable(recorded, current, changed, _rows(out / "final.csv") > 0)
+        return folder.fingerprint is None
+    why_not = _why_not_extendable(recorded, current, changed, not folder.final.empty)
     if extend and why_not is None:
         return True
     shown = ", ".join(k.removeprefix("settings.") for k in changed[:8])
@@ -65,18 +68,13 @@ def check_same_suite(out: Path, current: dict[str, Any], extend: bool) -> bool:
                      f"{tail}")
 
 
-def _legacy(out: Path, current: dict[str, Any]) -> dict[str, Any] | None:
+def _legacy(folder: FolderState, current: dict[str, Any]) -> dict[str, Any] | None:
     """What a folder of an older ftbench, without a fingerprint, ran: its ``suite.yaml``'s
     settings (data unknown, so taken as this run's); None if it has no readable suite."""
-    path = out / "suite.yaml"
-    if not path.is_file():
+    if folder.legacy_settings is None:
         return None
-    try:
-        suite = load_suite(str(path))
-    except ValueError:
-        return None
-    settings = fingerprint.fingerprint(suite, {})["settings"]
-    settings["backbones"] = current["settings"]["backbones"]  # paths there may be stale
+    settings = {**folder.legacy_settings,
+                "backbones": current["settings"]["backbones"]}  # paths there may be stale
     return {"settings": settings, "data": current["data"]}
 
 
@@ -122,19 +120,19 @@ def _why_not_sizes(was: dict, now: dict) -> str | None:
     return None
 
 
-def check_splits_kept(out: Path, suite: Suite, tasks: dict[str, TaskData],
+def check_splits_kept(folder: FolderState, suite: Suite, tasks: dict[str, TaskData],
                       splits: dict[str, dict]) -> None:
     """Raise if sizes added by ``--extend`` change the training or validation split of an old
     size: its rows were made on the old one. (The splits nest, so a size added above every
     old one keeps them; one added below or between may shift the larger ones.)
 
     Args:
-        out: the results folder, whose fingerprint names the old sizes.
+        folder: the results folder as the run found it; its fingerprint names the old sizes.
         suite: this run's suite.
         tasks: the datasets by key.
         splits: this run's :func:`benchmarks.driver.grid.make_all_splits`.
     """
-    recorded = fingerprint.read(out)
+    recorded = folder.fingerprint
     sizes = [spec.to_yaml() for spec in suite.sizes]
     if recorded is None or recorded["settings"]["sizes"] == sizes:
         return
@@ -152,43 +150,32 @@ def check_splits_kept(out: Path, suite: Suite, tasks: dict[str, TaskData],
                     f"{_WAYS_OUT[0].lower()}{_WAYS_OUT[1:]}.")
 
 
-def check_journal_exists(spec: str, out: Path) -> None:
+def check_journal_exists(spec: str, folder: FolderState) -> None:
     """Raise, before a new empty journal file is made, if the folder's ``trials.csv`` has rows
     but the journal that recorded their trials is gone (deleted, or another path)."""
-    table = out / "trials.csv"
-    if spec.endswith(".journal") and not Path(spec).exists() and (rows := _rows(table)):
-        raise ValueError(f"storage '{spec}': it must exist, since {table} has {rows} rows of "
-                         "trials it recorded, but it is missing. Restore it, or pass the "
-                         "--storage this folder was run with (plan.json names it); a new "
-                         "journal would repeat every trial. Or move the folder away.")
+    rows = len(folder.trials)
+    if spec.endswith(".journal") and not Path(spec).exists() and rows:
+        raise ValueError(f"storage '{spec}': it must exist, since {folder.path / 'trials.csv'} "
+                         f"has {rows} rows of trials it recorded, but it is missing. Restore "
+                         "it, or pass the --storage this folder was run with (plan.json names "
+                         "it); a new journal would repeat every trial. Or move the folder "
+                         "away.")
 
 
-def _rows(table: Path) -> int:
-    """How many whole rows a results table has (0 if it does not exist)."""
-    if not table.is_file():
-        return 0
-    return max(0, read_checked(table, tail="drop")[0].count("\n") - 1)
-
-
-def check_storage_knows_rows(trials: pd.DataFrame, cell_keys: dict[tuple, str],
-                             storage: tuning.Storage, shown: str) -> None:
+def check_storage_knows_rows(start: RunStart, shown: str) -> None:
     """Raise if ``trials.csv`` has rows of trials that the storage does not hold: a deleted
     journal or another ``--storage`` would run every trial again and duplicate the rows.
 
     Args:
-        trials: the rows of ``trials.csv``.
-        cell_keys: each cell's (backbone, dataset, n_train, strategy) -> its study name.
-        storage: the Optuna storage this run opened.
+        start: the folder and the storage's studies as the run found them.
         shown: how to name that storage (password masked).
     """
-    if trials.empty:
-        return
-    grouped = trials.groupby(["backbone", "dataset", "n_train", "strategy"]).trial
-    for cell, numbers in grouped:
-        key = cell_keys.get((cell[0], cell[1], int(cell[2]), cell[3]))
+    for cell, numbers in start.folder.rows_by_cell("trials", "trial").items():
+        key = start.cell_keys.get(cell)
         if key is None:
             continue
-        missing = sorted(set(numbers.astype(int)) - tuning.started_trials(storage, key))
+        study = start.studies.get(key)
+        missing = sorted(numbers - (study.started if study else frozenset()))
         if missing:
             raise ValueError(
                 f"storage '{shown}': it must hold the trials that the results folder has rows "

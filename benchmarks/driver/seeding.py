@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-from benchmarks.results.fingerprint import PER_CELL, SUITE_WIDE, sampler_seeding
+from benchmarks.results.fingerprint import PER_CELL, SUITE_WIDE
+from benchmarks.results.folder_state import FolderState
 
 
 def cell_seed(suite_seed: int, cell_key: str) -> int:
@@ -42,11 +42,7 @@ class SamplerSeeds:
         return cell_seed(self.suite_seed, cell_key)
 
 
-def folder_seeds(folder: Path, suite_seed: int) -> SamplerSeeds:
+def folder_seeds(folder: FolderState, suite_seed: int) -> SamplerSeeds:
     """The sampler seeds of the results folder ``folder``: per cell unless its fingerprint (or
-    its lack of one beside a ``suite.yaml``) says it was tuned with the suite's seed.
-
-    Raises:
-        ValueError: the folder's fingerprint is damaged.
-    """
-    return SamplerSeeds(suite_seed, sampler_seeding(folder))
+    its lack of one beside a ``suite.yaml``) says it was tuned with the suite's seed."""
+    return SamplerSeeds(suite_seed, folder.sampler_seeding)

@@ -346,15 +346,3 @@ def running_elsewhere(study: optuna.Study) -> bool:
     """Whether trials of ``study`` are still running (in other workers, since this one is
     between trials)."""
     return bool(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-
-
-def started_trials(storage: Storage, study_name: str) -> set[int]:
-    """Numbers of the trials the storage holds for a cell's study that have started (empty if
-    it has no such study): each one that has finished has its row in ``trials.csv``."""
-    store = optuna.storages.get_storage(storage)
-    try:
-        study_id = store.get_study_id_from_name(study_name)
-    except KeyError:
-        return set()
-    return {t.number for t in store.get_all_trials(study_id, deepcopy=False)
-            if t.state != TrialState.WAITING}

@@ -104,17 +104,17 @@ def _changed_child(old: dict, new: dict, key: str, path: str) -> list[str]:
     return changed_keys(old.get(key), new.get(key), path)
 
 
-def sampler_seeding(folder: Path) -> str:
-    """How the cells of ``folder`` have their samplers seeded: as its fingerprint records;
-    :data:`SUITE_WIDE` in a folder of an older ftbench (a fingerprint without the key, or only
-    a ``suite.yaml``); :data:`PER_CELL` in a new folder.
+def sampler_seeding(recorded: dict[str, Any] | None, has_suite_yaml: bool,
+                    folder: Path) -> str:
+    """How the cells of ``folder`` have their samplers seeded: as its fingerprint
+    ``recorded`` says; :data:`SUITE_WIDE` in a folder of an older ftbench (a fingerprint
+    without the key, or none beside a ``suite.yaml``); :data:`PER_CELL` in a new folder.
 
     Raises:
-        ValueError: the fingerprint is not one, or records an unknown way.
+        ValueError: the fingerprint records an unknown way.
     """
-    recorded = read(folder)
     if recorded is None:
-        return SUITE_WIDE if (folder / "suite.yaml").is_file() else PER_CELL
+        return SUITE_WIDE if has_suite_yaml else PER_CELL
     way = recorded.get(SAMPLER_SEEDS, SUITE_WIDE)
     if way not in (PER_CELL, SUITE_WIDE):
         raise ValueError(f"fingerprint '{folder / FILE}': {SAMPLER_SEEDS} must be "

@@ -105,20 +105,33 @@ class ResultsWriter:
         path = self.path(table)
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame(columns=TABLES[table])
-        text = _checked_text(path)
-        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        return _frame(_checked_text(path))
 
 
-def check_tables(folder: Path) -> None:
-    """Raise one line if an existing table of ``folder`` has other columns than this version's
-    or an earlier one's that :func:`upgrade_tables` upgrades (appending would shift every
-    value into the wrong column), or a damaged row
-    (:func:`benchmarks.results.csv_check.read_checked`). Reads only: nothing is created."""
-    for table in TABLES:
+def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every table of ``folder``, each read once and checked whole: its columns are this
+    version's or an earlier one's that :func:`upgrade_tables` upgrades (appending under
+    others would shift every value into the wrong column), and every row and value passes
+    :func:`benchmarks.results.csv_check.read_checked`. A table not written yet is empty, with
+    its columns. Reads only: nothing is created.
+
+    Raises:
+        ValueError: one line naming the file and the line at fault.
+    """
+    tables = {}
+    for table, columns in TABLES.items():
         path = folder / f"{table}.csv"
         if path.is_file() and path.stat().st_size > 0:
             _check_header(table, path, older=True)
-            _checked_text(path)
+            tables[table] = _frame(_checked_text(path))
+        else:
+            tables[table] = pd.DataFrame(columns=columns)
+    return tables
+
+
+def _frame(text: str) -> pd.DataFrame:
+    """A checked table's text as a DataFrame (an empty cell is NaN, no other text is)."""
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
 
 
 def upgrade_tables(folder: Path) -> list[str]:

@@ -14,6 +14,7 @@ from benchmarks.driver import tuning
 from benchmarks.driver.seeding import SamplerSeeds, cell_seed, folder_seeds
 from benchmarks.driver.storage import make_storage
 from benchmarks.results import fingerprint
+from benchmarks.results.folder_state import read_folder
 from benchmarks.suite.model import PrunerConfig
 
 KEYS = [f"lite0/{d}/n{n}/{s}" for d in ("cifar5", "fashion") for n in (250, 2500, 10000)
@@ -91,7 +92,7 @@ def test_a_folder_s_seeds_follow_its_fingerprint(tmp_path, files, way):
     for name, content in files.items():
         (tmp_path / name).write_text(content if isinstance(content, str)
                                      else json.dumps(content))
-    assert folder_seeds(tmp_path, 5) == SamplerSeeds(5, way)
+    assert folder_seeds(read_folder(tmp_path), 5) == SamplerSeeds(5, way)
 
 
 def test_an_unknown_way_in_the_fingerprint_is_one_clear_error(tmp_path):
@@ -99,7 +100,7 @@ def test_an_unknown_way_in_the_fingerprint_is_one_clear_error(tmp_path):
         json.dumps({"settings": {}, "data": {}, "sampler_seeds": "per_trial"}))
     with pytest.raises(ValueError, match="sampler_seeds must be 'per_cell' or 'suite', but "
                                          "got 'per_trial'"):
-        folder_seeds(tmp_path, 0)
+        read_folder(tmp_path)
 
 
 def test_an_older_fingerprint_matches_a_run_with_the_suite_s_seed_only():

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.results.csv_check import read_checked
 from benchmarks.results.status import read_rows
-from benchmarks.results.tables import ResultsWriter, check_tables
+from benchmarks.results.tables import ResultsWriter, read_tables
 
 ROWS = [{"suite": "s", "backbone": "test_resnet", "dataset": "synth_far", "family": "far",
          "n_train": n, "size": str(n), "regime": "<1k", "strategy": "full_finetune", "seed": 0,
@@ -51,7 +51,7 @@ def test_a_table_saved_with_other_line_ends_reads_and_appends_as_written(written
     assert text.rstrip("\n") == raw.decode().replace("\r\n", "\n").rstrip("\n")
     assert text.endswith("\n") and not dropped
     assert writer.read("final").equals(expected)
-    check_tables(path.parent)  # the check `ftbench run` makes before resuming
+    assert read_tables(path.parent)["final"].equals(expected)  # what `ftbench run` reads
     rows, cut = read_rows(path)  # `ftbench status`
     assert [r["n_train"] for r in rows] == ["20", "40"] and cut == 0
     ResultsWriter(path.parent).append("final", {**ROWS[0], "seed": 1})

@@ -22,8 +22,10 @@ from benchmarks.driver.resume_guard import check_same_suite
 from benchmarks.results import fingerprint
 from benchmarks.results.csv_check import read_checked
 from benchmarks.results.fingerprint import task_digest
+from benchmarks.results.folder_state import read_folder
 from benchmarks.results.status import suite_status
 from benchmarks.results.tables import TABLES, ResultsWriter
+from benchmarks.suite.model import load_suite
 from tests.conftest import TINY_SUITE, digest
 
 SUITE = TINY_SUITE
@@ -145,10 +147,10 @@ def test_added_sizes_do_not_excuse_dropped_seeds(finished):
     out = finished / "results" / "tiny"
     changed = json.loads(json.dumps(fingerprint.read(out)))
     changed["settings"]["sizes"] = [20, 30]
-    assert check_same_suite(out, changed, extend=True)  # sizes alone extend
+    assert check_same_suite(read_folder(out), changed, extend=True)  # sizes alone extend
     changed["settings"]["seeds"] = [1]
     with pytest.raises(ValueError, match=r"seeds must keep the old ones \[0\]"):
-        check_same_suite(out, changed, extend=True)
+        check_same_suite(read_folder(out), changed, extend=True)
 
 
 def test_an_added_size_that_would_shift_an_old_split_is_refused(finished, monkeypatch):
@@ -157,14 +159,14 @@ def test_an_added_size_that_would_shift_an_old_split_is_refused(finished, monkey
     out = finished / "results" / "tiny"
     text = SUITE.replace("sizes: [20]", "sizes: [20, 30]")
     (finished / "bigger.yaml").write_text(text)
-    suite = resume_guard.load_suite(str(finished / "bigger.yaml"))
+    suite = load_suite(str(finished / "bigger.yaml"))
     tasks = {"synth_far": load_dataset("synth_far")}
     splits = make_all_splits(suite, tasks, resolve_plan(suite, tasks))
-    resume_guard.check_splits_kept(out, suite, tasks, splits)  # a larger size: kept
+    resume_guard.check_splits_kept(read_folder(out), suite, tasks, splits)  # a larger size: kept
     old = splits["synth_far"][20]
     splits["synth_far"][20] = dataclasses.replace(old, val_idx=old.val_idx[::-1].copy() + 1)
     with pytest.raises(ValueError, match="the old size 20 of dataset 'synth_far' must keep"):
-        resume_guard.check_splits_kept(out, suite, tasks, splits)
+        resume_guard.check_splits_kept(read_folder(out), suite, tasks, splits)
 
 
 def test_a_folder_without_the_macro_columns_is_upgraded_and_resumes(earlier):
@@ -216,10 +218,10 @@ def test_changed_data_is_refused_by_its_content_not_its_place(finished):
     out = finished / "results" / "tiny"
     recorded = fingerprint.read(out)
     moved = json.loads(json.dumps(recorded))
-    assert not check_same_suite(out, moved, extend=False)
+    assert not check_same_suite(read_folder(out), moved, extend=False)
     moved["data"]["synth_far"] = "0" * 64
     with pytest.raises(ValueError, match=r"made them: data\.synth_far\. --extend cannot"):
-        check_same_suite(out, moved, extend=True)
+        check_same_suite(read_folder(out), moved, extend=True)
 
 
 def test_a_pixel_changes_the_data_digest():
