@@ -117,18 +117,41 @@ def test_only_the_data_variable_is_expanded(elsewhere, monkeypatch):
         elsewhere / "suites" / "$FTBENCH_DATAX" / "c")
 
 
-def test_the_built_in_imagenet_suite_reads_cifar_from_the_data_folder(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", ["imagenet_cpu", "imagenet_gpu"])
+def test_the_built_in_imagenet_suite_reads_cifar_from_the_data_folder(monkeypatch, tmp_path,
+                                                                      name):
     monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
-    suite = load_suite("imagenet_cpu")
+    suite = load_suite(name)
     assert dict(suite.datasets[0].options)["root"] == str(tmp_path / "cifar10_5class")
     assert dict(suite.datasets[1].options).get("root") is None  # fashion_mnist's own default
 
 
-def test_the_built_in_imagenet_suite_has_a_size_in_every_guideline_row(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", ["imagenet_cpu", "imagenet_gpu"])
+def test_the_built_in_imagenet_suite_has_a_size_in_every_guideline_row(monkeypatch, tmp_path,
+                                                                       name):
     """Absolute sizes, no size_scale: each row of the guideline table gets at least one size
     (10,000 is the upper end of "1k - 10k", so "> 10k" needs a larger one)."""
     monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
-    suite = load_suite("imagenet_cpu")
+    suite = load_suite(name)
     assert suite.size_scale == 1.0
     regimes = {suite.regime(int(spec.value)) for spec in suite.sizes}
     assert regimes == set(REGIMES), regimes
+
+
+def test_the_gpu_suite_asks_imagenet_cpu_s_question_at_native_resolution(monkeypatch, tmp_path):
+    """Same backbone, data, sizes, strategies, seeds and splits as imagenet_cpu, so that
+    `ftbench compare` sets their cells side by side; what differs is what the CPU forced: the
+    input size, the epochs, the trials (and so the pruner's start), the device and precision,
+    and the batch."""
+    monkeypatch.setenv("FTBENCH_DATA", str(tmp_path))
+    cpu, gpu = (load_suite(name).to_dict() for name in ("imagenet_cpu", "imagenet_gpu"))
+    differ = {key for key in cpu if cpu[key] != gpu[key]}
+    assert differ == {"name", "description", "backbones", "trials", "train",
+                      "epochs_by_size", "pruner"}
+    assert [b["input_size"] for b in (cpu["backbones"][0], gpu["backbones"][0])] == [64, 224]
+    assert {b["name"] for b in (cpu["backbones"][0], gpu["backbones"][0])} == {
+        "timm:tf_efficientnet_lite0"}
+    train = {k for k in cpu["train"] if cpu["train"][k] != gpu["train"][k]}
+    assert train == {"max_epochs", "batch_size", "device", "precision"}
+    assert gpu["trials"] >= 8 and all(gpu["epochs_by_size"][size] >= epochs
+                                      for size, epochs in cpu["epochs_by_size"].items())
