@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from benchmarks.driver import liveness, tuning
+from benchmarks.driver import liveness, seed_study, tuning
 from benchmarks.driver.cell import (
     CellRun,
     close_parent,
@@ -87,17 +87,17 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
                 before: Callable[[], None] = lambda: None) -> None:
     """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in.
     ``before()`` is called before each seed is claimed (``--stop-after``'s check)."""
-    finals = tuning.open_finals(run.cell.key, storage)
+    finals = seed_study.open_finals(run.cell.key, storage)
     for trial in liveness.stale_trials(finals, stale_after_s):
         tuning.fail(finals, trial)
-        seed = trial.user_attrs.get(tuning.SEED)  # none: killed while voiding a late claim
+        seed = trial.user_attrs.get(seed_study.SEED)  # none: killed while voiding a late claim
         run_id = "" if seed is None else interrupted_run_id(run, trial, f"final seed {seed}")
         if run_id:
             run.tracker.end_run(run_id, "KILLED")
     missing = [s for s in suite.seeds if s not in final_seeds_done(run)]
     if best is not None and missing:
-        tuning.offer_seeds(finals, missing)
-        while (claim := tuning.claim_seed(finals, before)) is not None:
+        seed_study.offer_seeds(finals, missing)
+        while (claim := seed_study.claim_seed(finals, before)) is not None:
             trial, seed = claim
             run_seed(run, best, trial, seed, finals, pictures=seed == min(suite.seeds))
     all_in = len(final_seeds_done(run)) == len(suite.seeds)

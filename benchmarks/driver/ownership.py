@@ -25,7 +25,7 @@ OWNER = "ftbench.folder_id"
 
 def study_names(cell_key: str) -> tuple[str, str]:
     """The studies of one cell: its trials, and its final seeds
-    (:func:`benchmarks.driver.tuning.open_finals`)."""
+    (:func:`benchmarks.driver.seed_study.open_finals`)."""
     return cell_key, f"{cell_key}/final"
 
 

@@ -13,7 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from benchmarks.cli.commands import main
-from benchmarks.driver import time_box, tuning
+from benchmarks.driver import seed_study, time_box, tuning
 from benchmarks.driver.storage import make_storage
 from benchmarks.driver.time_box import (
     MARGIN,
@@ -145,11 +145,11 @@ def test_the_gates_stop_between_trainings_and_leave_nothing_running(tmp_path):
     tuning.optimize(study, objective, 4)  # the resumed run: the budget, exactly
     assert len(study.get_trials()) == 4
     finals = optuna.create_study(study_name="c/final", storage=storage, direction="maximize")
-    tuning.offer_seeds(finals, [0, 1])
+    seed_study.offer_seeds(finals, [0, 1])
     with pytest.raises(TimeUp):
-        tuning.claim_seed(finals, stop)
+        seed_study.claim_seed(finals, stop)
     assert [t.state for t in finals.get_trials()] == [TrialState.WAITING] * 2
-    assert tuning.claim_seed(finals)[1] == 0  # the next run claims the waiting seeds
+    assert seed_study.claim_seed(finals)[1] == 0  # the next run claims the waiting seeds
 
 
 SUITE = TWO_CELL_SUITE.format(name="box")

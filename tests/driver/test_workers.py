@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from benchmarks.cli.commands import main
-from benchmarks.driver import liveness, storage, tuning
+from benchmarks.driver import liveness, seed_study, storage, tuning
 from benchmarks.driver.storage import make_storage
 
 SUITE = """
@@ -81,24 +81,24 @@ def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
     assert [t.number for t in liveness.stale_trials(other, stale_after_s=0.01)] == [
         unowned.number]  # with no owner, its start time is its heartbeat
     finals = _journal_study(tmp_path, "cell/final")
-    tuning.offer_seeds(finals, [0])
-    claimed, seed = tuning.claim_seed(finals)
+    seed_study.offer_seeds(finals, [0])
+    claimed, seed = seed_study.claim_seed(finals)
     assert seed == 0 and claimed.user_attrs["ftbench.pid"] == os.getpid()
 
 
 def test_a_seed_offered_by_two_workers_at_once_runs_once(tmp_path):
     first, second = _journal_study(tmp_path, "c/final"), _journal_study(tmp_path, "c/final")
-    tuning.offer_seeds(first, [0, 1])
+    seed_study.offer_seeds(first, [0, 1])
     for seed in (0, 1):  # the second worker looked before the first enqueued: it offers too
-        second.enqueue_trial({}, user_attrs={tuning.SEED: seed})
+        second.enqueue_trial({}, user_attrs={seed_study.SEED: seed})
     assert len(first.get_trials(states=(TrialState.WAITING,))) == 4
-    a, b = tuning.claim_seed(first), tuning.claim_seed(second)
+    a, b = seed_study.claim_seed(first), seed_study.claim_seed(second)
     assert {a[1], b[1]} == {0, 1}
     first.tell(a[0], 0.9)  # one seed done; the other still running in the second worker
-    assert tuning.claim_seed(first) is None  # both copies voided, not run
-    assert tuning.claim_seed(second) is None
+    assert seed_study.claim_seed(first) is None  # both copies voided, not run
+    assert seed_study.claim_seed(second) is None
     trials = first.get_trials()
-    ran = [t.user_attrs[tuning.SEED] for t in trials if tuning.VOID not in t.user_attrs]
+    ran = [t.user_attrs[seed_study.SEED] for t in trials if tuning.VOID not in t.user_attrs]
     assert sorted(ran) == [0, 1]
     voided = [t for t in trials if tuning.VOID in t.user_attrs]
     assert len(voided) == 2 and all(t.state == TrialState.FAIL for t in voided)
@@ -107,12 +107,12 @@ def test_a_seed_offered_by_two_workers_at_once_runs_once(tmp_path):
 
 def test_a_seed_whose_run_failed_is_offered_and_claimed_again(tmp_path):
     finals = _journal_study(tmp_path, "c/final")
-    tuning.offer_seeds(finals, [0])
-    trial, seed = tuning.claim_seed(finals)
+    seed_study.offer_seeds(finals, [0])
+    trial, seed = seed_study.claim_seed(finals)
     assert seed == 0
     finals.tell(trial, state=TrialState.FAIL)  # the re-run raised
-    tuning.offer_seeds(finals, [0])
-    again = tuning.claim_seed(finals)
+    seed_study.offer_seeds(finals, [0])
+    again = seed_study.claim_seed(finals)
     assert again is not None and again[1] == 0 and again[0].number > trial.number
 
 
