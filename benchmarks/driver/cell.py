@@ -254,26 +254,6 @@ def _finish_failed(run: CellRun, row: dict, run_id: str, history: list, exc: Bas
                                                 "ftbench.reason": reason[:500]})
 
 
-def record_interrupted(run: CellRun, trial: Any, retried: bool) -> None:
-    """A trial whose process died: a FAIL row in ``trials.csv`` (unless it died just after
-    writing its own row), its MLflow run KILLED."""
-    attrs = trial.user_attrs
-    where = f"pid {attrs.get('ftbench.pid', '?')} on {attrs.get('ftbench.host', '?')}"
-    then = "retried once as a new trial" if retried else "not retried again (a retry itself)"
-    config = attrs.get("config", {})
-    row = {**run.base_row(), "trial": trial.number, "is_default": tuning.is_default(trial),
-           "retry_of": tuning.retry_of(trial), "lr": config.get("lr"),
-           "params": json.dumps(config, sort_keys=True), "max_epochs": run.train_cfg.max_epochs,
-           "n_val": len(run.split.val_idx), "status": "FAIL",
-           "reason": f"interrupted: the process running it ({where}) stopped; {then}",
-           "mlflow_run_id": interrupted_run_id(run, trial, f"trial {trial.number}")}
-    if not has_row(run, trial.number):  # a trial's row is never written twice
-        run.writer.append("trials", row)
-    if row["mlflow_run_id"]:
-        run.tracker.end_run(row["mlflow_run_id"], "KILLED",
-                            {"ftbench.status": "FAIL", "ftbench.reason": row["reason"]})
-
-
 def has_row(run: CellRun, number: int) -> bool:
     """Whether ``trials.csv`` has the row of the cell's trial ``number``."""
     return number in trial_rows(run)
@@ -285,17 +265,6 @@ def trial_rows(run: CellRun) -> set[int]:
     mine = rows[(rows.backbone == c.backbone) & (rows.dataset == c.dataset)
                 & (rows.n_train == c.n_train) & (rows.strategy == c.strategy)]
     return {int(n) for n in mine.trial}
-
-
-def interrupted_run_id(run: CellRun, trial: Any, name: str) -> str:
-    """The MLflow run of an interrupted trial (``name``: its run name), or ''.
-
-    The id is in the trial's attributes, unless the process died between creating the run
-    and recording its id; then it is the cell's RUNNING child run of that name (the trial's
-    process is gone, so no one else runs it).
-    """
-    recorded = trial.user_attrs.get("ftbench.mlflow_run_id")
-    return recorded or run.tracker.running_child(parent_run(run), name) or ""
 
 
 def _expected(exc: Exception) -> bool:

@@ -11,14 +11,13 @@ from benchmarks.driver.cell import (
     CellRun,
     close_parent,
     images,
-    interrupted_run_id,
     make_objective,
     progress_label,
-    record_interrupted,
     strategy_context,
     trial_rows,
 )
 from benchmarks.driver.final_run import run_final
+from benchmarks.driver.interrupted import interrupted_run_id, record_interrupted
 from benchmarks.driver.seeding import SamplerSeeds
 from benchmarks.driver.summary import cell_summary
 from benchmarks.driver.time_box import UNLIMITED, TimeBox
