@@ -138,9 +138,13 @@ def stopped_text(stop: TimeUp, args: argparse.Namespace, report: bool) -> str:
     from benchmarks.cli.status_text import _duration, format_status
     from benchmarks.results.status import suite_status
 
+    left = _duration(max(0.0, stop.left_s))
     why = (f"stopped by --stop-after {args.stop_after}: the next training ({stop.label}, at "
-           f"most {_duration(stop.estimate_s)}) cannot end in the "
-           f"{_duration(max(0.0, stop.left_s))} left; nothing is running, nothing was lost")
+           f"most {_duration(stop.estimate_s)}) cannot end in the {left} left; nothing is "
+           "running, nothing was lost")
+    if stop.kind == "wait":
+        why = (f"stopped by --stop-after {args.stop_after}: cell {stop.label}, with {left} "
+               "left; nothing of this process is running, nothing was lost")
     lines = [why, format_status(suite_status(stop.folder))]
     if report:
         lines.append(f"report: not built, the suite is not done (`ftbench report "

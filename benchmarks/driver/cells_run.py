@@ -43,6 +43,7 @@ def run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
             if not run_cell(suite, run, storage, stale_after_s, seeds, time_box):
                 waiting.append((index, run))
         if waiting:
+            time_box.check_wait(waiting[0][1], WAIT_S)
             time.sleep(WAIT_S)
         pending = waiting
 
@@ -52,7 +53,8 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     """Tune one cell, then retrain its best configuration over the suite's seeds.
 
     Returns False when the cell must wait: its last trials still run in another worker, so
-    its best configuration is not known yet.
+    its best configuration is not known yet, or one of its final seeds does, so its rows are
+    not all in (a cell is never reported done without them).
     """
     ctx = strategy_context(run)
     study = tuning.open_study(run.cell.key, storage, seeds.of(run.cell.key), suite.pruner,
@@ -65,8 +67,9 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     tuning.optimize(study, make_objective(run, ctx), suite.trials, time_box.gate(run, "trial"))
     if tuning.running_elsewhere(study):
         return False
-    run_finals(suite, run, storage, stale_after_s, tuning.best_config(study),
-               time_box.gate(run, "final"))
+    if not run_finals(suite, run, storage, stale_after_s, tuning.best_config(study),
+                      time_box.gate(run, "final")):
+        return False
     run.progress.cell_done(_done_line(run))
     return True
 
@@ -83,9 +86,13 @@ def _done_line(run: CellRun) -> str:
 
 def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
                 best: tuple[int, dict] | None,
-                before: Callable[[], None] = lambda: None) -> None:
+                before: Callable[[], None] = lambda: None) -> bool:
     """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in.
-    ``before()`` is called before each seed is claimed (``--stop-after``'s check)."""
+    ``before()`` is called before each seed is claimed (``--stop-after``'s check).
+
+    Returns False while a seed still runs in another worker (or in a process that died so
+    recently that it is not yet known to be gone: :func:`benchmarks.driver.liveness.stale_trials`).
+    """
     finals = seed_study.open_finals(run.cell.key, storage)
     for trial in liveness.stale_trials(finals, stale_after_s):
         tuning.fail(finals, trial)
@@ -102,8 +109,11 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
     all_in = len(final_seeds_done(run)) == len(suite.seeds)
     if best is None or (all_in and not tuning.running_elsewhere(finals)):
         close_parent(run)
-    elif not tuning.running_elsewhere(finals):  # a seed failed; running again retries it
+    elif tuning.running_elsewhere(finals):
+        return False
+    else:  # a seed failed; running again retries it
         close_parent(run, "FAILED")
+    return True
 
 
 def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals,

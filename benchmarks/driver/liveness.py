@@ -30,6 +30,10 @@ def beat(trial: optuna.Trial) -> None:
 
 HEARTBEAT_S = 60.0
 """Seconds between heartbeats of a running trial (``--stale-after`` must be longer)."""
+UNMARKED_S = 3 * HEARTBEAT_S
+"""Seconds after which a RUNNING trial that no process has marked alive is taken as gone: the
+worker that asked for it marks it a storage write later (seconds, even behind a journal lock
+that a killed process held, which Optuna forces open after 30 s)."""
 
 
 @contextmanager
@@ -60,12 +64,15 @@ def heartbeat(trial: optuna.Trial, every_s: float = HEARTBEAT_S) -> Iterator[Non
 
 
 def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial.FrozenTrial]:
-    """RUNNING trials whose process is gone: on this host, a dead pid; elsewhere, or with no
-    owner recorded yet, no heartbeat (or start) for ``stale_after_s`` seconds.
+    """RUNNING trials whose process is gone: on this host, a dead pid; elsewhere, no
+    heartbeat for ``stale_after_s`` seconds; with no owner recorded, a start more than
+    :data:`UNMARKED_S` (or ``stale_after_s``, if shorter) ago.
 
     A trial is asked for and marked alive in two storage writes; another worker may look in
     between. Such a trial has no owner yet, and its start time stands in for its heartbeat,
-    so it is not failed under the worker that is about to run it.
+    so it is not failed under the worker that is about to run it. A process killed between the
+    two writes leaves the trial without an owner for good: it is taken as gone once the
+    marking, a storage write or two, is long overdue, not after the whole ``stale_after_s``.
     """
     host, now = socket.gethostname(), time.time()
     return [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -75,9 +82,11 @@ def stale_trials(study: optuna.Study, stale_after_s: float) -> list[optuna.trial
 def _gone(trial: optuna.trial.FrozenTrial, host: str, now: float, stale_after_s: float) -> bool:
     """Whether the process of a RUNNING trial is gone (see :func:`stale_trials`)."""
     attrs = trial.user_attrs
-    if attrs.get("ftbench.host") == host:
-        return not _pid_alive(int(attrs.get("ftbench.pid", -1)))
     started = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
+    if "ftbench.pid" not in attrs:  # asked for, never marked alive
+        return now - started > min(stale_after_s, UNMARKED_S)
+    if attrs.get("ftbench.host") == host:
+        return not _pid_alive(int(attrs["ftbench.pid"]))
     return now - float(attrs.get("ftbench.heartbeat", started)) > stale_after_s
 
 

@@ -70,10 +70,16 @@ class TimeUp(Exception):
 
     def __init__(self, run: CellRun, kind: str, estimate_s: float, left_s: float) -> None:
         self.folder: Path = run.writer.folder
-        self.label = f"{run.cell.key} {'trial' if kind == 'trial' else 'final seed'}"
+        self.kind = kind  # trial, final, or wait (on a training in another worker)
+        self.label = f"{run.cell.key} {_KINDS[kind]}"
         self.estimate_s, self.left_s = estimate_s, left_s
         super().__init__(f"the next training ({self.label}, at most {estimate_s:.0f} s) cannot "
                          f"finish in the {max(0.0, left_s):.0f} s left")
+
+
+_KINDS = {"trial": "trial", "final": "final seed",
+          "wait": "waits on its last training, in another worker (or in one that died too "
+                  "recently to tell)"}
 
 
 class TimeBox:
@@ -106,6 +112,12 @@ class TimeBox:
         left = self.deadline - self._clock()
         if estimate > left:
             raise TimeUp(run, kind, estimate, left)
+
+    def check_wait(self, run: CellRun, wait_s: float) -> None:
+        """Raise :class:`TimeUp` if waiting ``wait_s`` seconds more for ``run``'s cell, whose
+        last training runs elsewhere, would pass the deadline: a waiting worker stops too."""
+        if self.deadline is not None and wait_s > (left := self.deadline - self._clock()):
+            raise TimeUp(run, "wait", wait_s, left)
 
     def estimate(self, run: CellRun, kind: str) -> float:
         """Seconds that one training of ``kind`` of ``run``'s cell takes at most."""

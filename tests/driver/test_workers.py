@@ -86,6 +86,70 @@ def test_a_trial_just_asked_for_is_never_taken_for_an_abandoned_one(tmp_path):
     assert seed == 0 and claimed.user_attrs["ftbench.pid"] == os.getpid()
 
 
+def test_a_trial_its_process_never_marked_is_gone_soon_not_after_stale_after(tmp_path,
+                                                                             monkeypatch):
+    """Killed between ask and mark_alive, a process leaves a RUNNING trial without an owner:
+    after UNMARKED_S it is gone, however long --stale-after is (it used to wait 30 min)."""
+    study = _journal_study(tmp_path)
+    orphan = study.ask()
+    assert liveness.stale_trials(study, stale_after_s=1800) == []  # maybe just asked for
+    later = time.time() + liveness.UNMARKED_S + 1
+    monkeypatch.setattr(liveness, "time", type("Clock", (), {"time": staticmethod(
+        lambda: later)}))
+    assert [t.number for t in liveness.stale_trials(study, stale_after_s=1800)] == [
+        orphan.number]
+    liveness.mark_alive(orphan)  # an owner with a fresh heartbeat: alive again
+    assert liveness.stale_trials(study, stale_after_s=1800) == []
+
+
+def _unmarked_seed(tmp_path, monkeypatch) -> list[str]:
+    """A run of a 1-cell suite whose process dies between claiming final seed 1 and marking
+    it alive (as SIGKILL did there in CI), leaving it RUNNING with no owner; its arguments."""
+    suite = _write_suite(tmp_path, "orphan", n=40, trials=2, epochs=2)
+    args = [str(a) for a in ("run", suite, "--results-dir", tmp_path / "r", "--cache-dir",
+                             tmp_path / "c", "--no-progress", "--no-report")]
+    real = seed_study.mark_alive
+
+    def dies(trial, *rest):
+        if trial.user_attrs.get(seed_study.SEED) == 1:
+            raise KeyboardInterrupt("killed")
+        real(trial, *rest)
+
+    monkeypatch.setattr(seed_study, "mark_alive", dies)
+    assert main(args) != 0
+    monkeypatch.setattr(seed_study, "mark_alive", real)
+    finals = optuna.load_study(
+        study_name="test_resnet/synth_far/n40/full_finetune/final",
+        storage=make_storage(str(tmp_path / "r" / "orphan" / "optuna.journal")))
+    running = finals.get_trials(states=(TrialState.RUNNING,))
+    assert [t.user_attrs for t in running] == [{seed_study.SEED: 1}]
+    return args
+
+
+def test_a_seed_its_dead_process_never_marked_is_run_again(tmp_path, monkeypatch):
+    """The resume runs the seed again once the orphan is known to be gone, and reports the
+    cell done only with every seed's row (it used to exit 0 without seed 1's)."""
+    args = _unmarked_seed(tmp_path, monkeypatch)
+    later = time.time() + liveness.UNMARKED_S + 1
+    monkeypatch.setattr(liveness, "time", type("Clock", (), {"time": staticmethod(
+        lambda: later)}))
+    assert main(args) == 0
+    final = pd.read_csv(tmp_path / "r" / "orphan" / "final.csv")
+    assert sorted(final.seed) == [0, 1]
+
+
+def test_a_cell_waiting_on_a_seed_is_never_reported_done(tmp_path, monkeypatch, capsys):
+    """Right after the death, the orphan may still be a worker about to mark it: the cell
+    waits, and a time-boxed run stops (exit 3) rather than report it done without seed 1."""
+    args = _unmarked_seed(tmp_path, monkeypatch)
+    capsys.readouterr()
+    assert main([*args, "--stop-after", "8s"]) == 3
+    out = capsys.readouterr().out
+    assert "waits on its last training, in another worker" in out
+    assert "1/1 cells done" not in out and "seeds 1/2" in out
+    assert sorted(pd.read_csv(tmp_path / "r" / "orphan" / "final.csv").seed) == [0]
+
+
 def test_a_seed_offered_by_two_workers_at_once_runs_once(tmp_path):
     first, second = _journal_study(tmp_path, "c/final"), _journal_study(tmp_path, "c/final")
     seed_study.offer_seeds(first, [0, 1])
