@@ -4,6 +4,7 @@
 #
 #   remote.sh setup                  install the carried wheels, unpack the carried data
 #   remote.sh perf-h WORKERS STOP    perf case h at WORKERS workers, time-boxed to STOP
+#   remote.sh dry-run NAME           `ftbench run NAME --dry-run`, its estimate kept in $OUT
 #   remote.sh suite NAME STOP [ARGS] `ftbench run NAME` time-boxed to STOP, resumed from a
 #                                    carried .gpu/state/NAME.tar.xz if there is one; its
 #                                    folder comes back packed in $OUT
@@ -46,6 +47,11 @@ perf_h() {  # WORKERS STOP: case h's 8-cell suite on the 2,000-per-class pool
     --gpu-workers "$1" --gpu-stop-after "$2" --out "$OUT/h" 2>&1 | tee "$OUT/h.log" | grep "^|"
 }
 
+dry_run() {  # NAME: the suite's grid and time estimate measured on this machine
+  python3 -c "import optuna, mlflow" 2>/dev/null || fail "run 'remote.sh setup' with the wheels first"
+  python3 -m benchmarks.cli run "$1" --dry-run 2>&1 | tee "$OUT/$1.dry-run.txt"
+}
+
 suite() {  # NAME STOP [ARGS]: a time-boxed slice of a suite, its folder packed into $OUT
   local name=$1 stop=$2 state="$KIT/state/$1.tar.xz" rc
   shift 2
@@ -67,7 +73,8 @@ suite() {  # NAME STOP [ARGS]: a time-boxed slice of a suite, its folder packed 
 case ${1:-} in
   setup) setup ;;
   perf-h) [ $# -eq 3 ] || fail "usage: remote.sh perf-h WORKERS STOP"; perf_h "$2" "$3" ;;
+  dry-run) [ $# -eq 2 ] || fail "usage: remote.sh dry-run NAME"; dry_run "$2" ;;
   suite) [ $# -ge 3 ] || fail "usage: remote.sh suite NAME STOP [ftbench run args]"
          shift; suite "$@" ;;
-  *) fail "the first argument must be setup, perf-h or suite, but got '${1:-}'" ;;
+  *) fail "the first argument must be setup, perf-h, dry-run or suite, but got '${1:-}'" ;;
 esac
