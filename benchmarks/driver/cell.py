@@ -27,7 +27,7 @@ from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, rel
 from benchmarks.engine.tensors import TensorData
 from benchmarks.engine.training import TrainingDiverged, TrainResult, train
 from benchmarks.models.backbones import create_backbone, fresh_head, normalisation
-from benchmarks.results.tables import ResultsWriter
+from benchmarks.results.tables import ResultsWriter, values_by_cell
 from strategies import Strategy, StrategyContext, get_strategy, layer_groups
 
 
@@ -54,6 +54,11 @@ class Cell:
     def key(self) -> str:
         """A stable identifier, used as the Optuna study name and MLflow run name."""
         return f"{self.backbone}/{self.dataset}/n{self.n_train}/{self.strategy}"
+
+
+def cell_id(cell: Cell) -> tuple[str, str, int, str]:
+    """A cell as the columns of its rows name it: (backbone, dataset, n_train, strategy)."""
+    return cell.backbone, cell.dataset, cell.n_train, cell.strategy
 
 
 @dataclass(frozen=True)
@@ -261,10 +266,7 @@ def has_row(run: CellRun, number: int) -> bool:
 
 def trial_rows(run: CellRun) -> set[int]:
     """The numbers of the cell's trials that have their row in ``trials.csv``."""
-    rows, c = run.writer.read("trials"), run.cell
-    mine = rows[(rows.backbone == c.backbone) & (rows.dataset == c.dataset)
-                & (rows.n_train == c.n_train) & (rows.strategy == c.strategy)]
-    return {int(n) for n in mine.trial}
+    return values_by_cell(run.writer.read("trials"), "trial").get(cell_id(run.cell), set())
 
 
 def _expected(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from benchmarks.driver import liveness, seed_study, tuning
 from benchmarks.driver.cell import (
     CellRun,
+    cell_id,
     close_parent,
     images,
     make_objective,
@@ -23,6 +24,7 @@ from benchmarks.driver.summary import cell_summary
 from benchmarks.driver.time_box import UNLIMITED, TimeBox
 from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, release_memory
 from benchmarks.messages import disk_full
+from benchmarks.results.tables import values_by_cell
 from benchmarks.suite.model import Suite
 from strategies import get_strategy
 
@@ -106,13 +108,11 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
         while (claim := seed_study.claim_seed(finals, before)) is not None:
             trial, seed = claim
             run_seed(run, best, trial, seed, finals, pictures=seed == min(suite.seeds))
-    all_in = len(final_seeds_done(run)) == len(suite.seeds)
-    if best is None or (all_in and not tuning.running_elsewhere(finals)):
-        close_parent(run)
-    elif tuning.running_elsewhere(finals):
+    if best is not None and tuning.running_elsewhere(finals):
         return False
-    else:  # a seed failed; running again retries it
-        close_parent(run, "FAILED")
+    all_in = len(final_seeds_done(run)) == len(suite.seeds)
+    # FAILED: a seed failed (a warning said so); running the suite again retries it
+    close_parent(run, "FINISHED" if best is None or all_in else "FAILED")
     return True
 
 
@@ -148,10 +148,4 @@ def run_seed(run: CellRun, best: tuple[int, dict], trial, seed: int, finals,
 
 def final_seeds_done(run: CellRun) -> set[int]:
     """Seeds of this cell already in ``final.csv`` (resume)."""
-    final = run.writer.read("final")
-    if final.empty:
-        return set()
-    c = run.cell
-    mine = final[(final.backbone == c.backbone) & (final.dataset == c.dataset)
-                 & (final.n_train == c.n_train) & (final.strategy == c.strategy)]
-    return {int(s) for s in mine.seed}
+    return values_by_cell(run.writer.read("final"), "seed").get(cell_id(run.cell), set())

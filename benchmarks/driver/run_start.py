@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.data import TaskData
-from benchmarks.driver.cell import Cell
+from benchmarks.driver.cell import Cell, cell_id
 from benchmarks.driver.grid import Plan, cells, make_all_splits, resolve_plan
 from benchmarks.driver.machine import check_cache_dir, check_device
 from benchmarks.driver.options import RunOptions
@@ -146,7 +146,7 @@ def start_run(suite: Suite, options: RunOptions, cache: Path) -> Started:
     writer, storage, spec, tracker = _open_outputs(suite, options, folder)
     grid = cells(suite, checked.plan)
     start = RunStart(folder, read_studies(storage, [c.key for c in grid]),
-                     {(c.backbone, c.dataset, c.n_train, c.strategy): c.key for c in grid})
+                     {cell_id(c): c.key for c in grid})
     check_storage_knows_rows(start, masked_url(spec))
     check_owned(start, masked_url(spec))
     return Started(checked, start, grid, splits, seeds, current if rewrite else None, writer,

@@ -84,7 +84,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                                    suite.train.device, options.n_workers)
         for key, reason in placement["on_host"].items():
             progress.warn(f"{key}: its images stay on the host ({reason})")
-        time_box = TimeBox(options.deadline, out)
+        folder = begun.start.folder  # its rows before this run were timed by older ones
+        time_box = TimeBox(options.deadline, (len(folder.trials), len(folder.final)))
         helpers = spawn_workers(out / "suite.yaml", options, tracker.uri, begun.storage_spec,
                                 cache)
         try:

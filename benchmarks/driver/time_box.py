@@ -87,16 +87,17 @@ class TimeBox:
 
     Args:
         deadline: ``time.time()`` by which every training must have ended; None: no limit.
-        folder: the results folder; its rows at this moment are the older ones.
+        older: how many rows ``trials.csv`` and ``final.csv`` had when the run started (as
+            its start read them once): the rows before them were timed by older runs.
         clock: the clock of ``deadline`` (a test passes its own).
     """
 
-    def __init__(self, deadline: float | None, folder: Path | None = None,
+    def __init__(self, deadline: float | None, older: tuple[int, int] = (0, 0),
                  clock: Callable[[], float] = time.time) -> None:
         self.deadline = deadline
         self._clock = clock
         self._train: dict[str, float] = {}  # backbone -> training images/s measured here
-        self._older = _row_counts(folder) if deadline is not None and folder else (0, 0)
+        self._older = older
 
     def gate(self, run: CellRun, kind: str) -> Callable[[], None]:
         """The check to call just before a training of ``kind`` (``trial`` or ``final``)
@@ -172,11 +173,6 @@ class TimeBox:
 
 UNLIMITED = TimeBox(None)
 """No deadline: every check passes."""
-
-
-def _row_counts(folder: Path) -> tuple[int, int]:
-    """Rows of trials.csv and final.csv now (the older ones, for a later estimate)."""
-    return tuple(len(read_rows(folder / f"{t}.csv")[0]) for t in ("trials", "final"))
 
 
 def _slowest_rate(run: CellRun, trials: list[dict], final: list[dict]) -> float | None:

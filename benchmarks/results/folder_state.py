@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.results import fingerprint
-from benchmarks.results.tables import read_tables
+from benchmarks.results.tables import read_tables, values_by_cell
 from benchmarks.suite.model import load_suite
 
 
@@ -56,14 +56,9 @@ class FolderState:
         return self.tables["final"]
 
     def rows_by_cell(self, table: str, column: str) -> dict[tuple, set[int]]:
-        """The values of ``column`` (``trial``, ``seed``) in each cell's rows of ``table``,
-        cells named by (backbone, dataset, n_train, strategy)."""
-        rows = self.tables[table]
-        if rows.empty:
-            return {}
-        grouped = rows.groupby(["backbone", "dataset", "n_train", "strategy"])[column]
-        return {(b, d, int(n), s): {int(v) for v in values}
-                for (b, d, n, s), values in grouped}
+        """The values of ``column`` (``trial``, ``seed``) in each cell's rows of ``table``
+        (:func:`benchmarks.results.tables.values_by_cell`)."""
+        return values_by_cell(self.tables[table], column)
 
 
 def read_folder(path: Path) -> FolderState:

@@ -134,6 +134,15 @@ def _frame(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
 
 
+def values_by_cell(rows: pd.DataFrame, column: str) -> dict[tuple, set[int]]:
+    """The whole-number values of ``column`` (``trial``, ``seed``) in each cell's ``rows`` (a
+    table as read back), cells named by (backbone, dataset, n_train, strategy)."""
+    if rows.empty:
+        return {}
+    grouped = rows.groupby(["backbone", "dataset", "n_train", "strategy"])[column]
+    return {(b, d, int(n), s): {int(v) for v in values} for (b, d, n, s), values in grouped}
+
+
 def upgrade_tables(folder: Path) -> list[str]:
     """Rewrite each table of ``folder`` written without its :data:`LATER_COLUMNS` with this
     version's columns: every row and value kept, the new columns filled (``final``'s macro

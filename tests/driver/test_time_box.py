@@ -84,7 +84,7 @@ def test_a_training_is_priced_at_its_measured_seconds_per_image(tmp_path):
     _costs(tmp_path, train=100.0)
     _rows(tmp_path, "trials", [_row(time_s=10.0), _row(time_s=30.0, epochs=5, n_train=400,
                                                        dataset="other")])
-    box = TimeBox(deadline=1e12, folder=tmp_path)
+    box = TimeBox(deadline=1e12, older=(2, 0))  # the run started with these 2 rows
     # the cell: 10 s / (100 x 10) = 0.01 s per image; its backbone and strategy: 40 s / 3,000
     # images = 0.0133, the slower, so taken
     assert box.estimate(_run(tmp_path), "trial") == pytest.approx(
@@ -96,7 +96,7 @@ def test_a_training_is_priced_at_its_measured_seconds_per_image(tmp_path):
 def test_rows_of_this_invocation_come_before_older_ones(tmp_path):
     _costs(tmp_path)
     _rows(tmp_path, "trials", [_row(time_s=100.0)])  # timed on another machine
-    box = TimeBox(deadline=1e12, folder=tmp_path)
+    box = TimeBox(deadline=1e12, older=(1, 0))  # the run started with that row
     assert box.estimate(_run(tmp_path), "trial") == pytest.approx(
         MARGIN * 0.1 * 1000 + OVERHEAD_S)
     _rows(tmp_path, "final", [_row(time_s=5.0)])  # timed here
@@ -107,7 +107,7 @@ def test_rows_of_this_invocation_come_before_older_ones(tmp_path):
 def test_an_untimed_strategy_is_priced_at_the_measured_speed_with_a_wider_margin(tmp_path):
     _costs(tmp_path, train=200.0, infer=1000.0)
     _rows(tmp_path, "trials", [_row(strategy="feature_extraction", time_s=0.1)])
-    box = TimeBox(deadline=1e12, folder=tmp_path)
+    box = TimeBox(deadline=1e12, older=(1, 0))
     epochs = 10 * (100 / 200.0 + 20 / 1000.0)  # training and validation images, every epoch
     assert box.estimate(_run(tmp_path), "trial") == pytest.approx(
         UNTIMED_MARGIN * epochs + OVERHEAD_S)
@@ -117,7 +117,7 @@ def test_a_training_that_would_end_after_the_deadline_is_not_started(tmp_path):
     _costs(tmp_path)
     _rows(tmp_path, "trials", [_row(time_s=10.0)])  # ~11 s + 2 s a training
     now = [1000.0]
-    box = TimeBox(deadline=1020.0, folder=tmp_path, clock=lambda: now[0])
+    box = TimeBox(deadline=1020.0, older=(1, 0), clock=lambda: now[0])
     box.check(_run(tmp_path), "trial")  # 20 s left
     now[0] = 1010.0
     with pytest.raises(TimeUp) as stop:
