@@ -70,7 +70,10 @@ def place(data: TensorData, device: torch.device | str,
     """Move ``data`` to ``device`` when it takes at most ``DEVICE_SHARE`` of its free memory.
 
     On a CPU the data is already where training runs. On an accelerator that is short of
-    memory the data stays on the host, pinned (CUDA) for asynchronous copies per batch.
+    memory the data stays on the host as it is: each batch is gathered there into new memory
+    (an index, not a slice), and :class:`~benchmarks.engine.tensors.Batches` pins that batch
+    for its asynchronous copy, so pinning the whole tensors would only lock host memory (GBs
+    per worker) without speeding a copy.
     """
     device = torch.device(device)
     size = data_bytes(data)
@@ -79,7 +82,7 @@ def place(data: TensorData, device: torch.device | str,
         return Placement(data, True, mb)  # on the CPU, or already placed on the device
     reason = host_reason(size, free_bytes(device), device)
     if reason:
-        return Placement(_moved(data, lambda t: _pinned(t, device)), False, mb, reason)
+        return Placement(data, False, mb, reason)
     return Placement(_moved(data, lambda t: t.to(device, non_blocking=True)), True, mb)
 
 
@@ -100,11 +103,6 @@ def plan_placement(cell_bytes: dict[str, int], device: torch.device | str, worke
                if (reason := host_reason(n, share, device))}
     return {"device": str(device), "free_mb": round(share * workers / 2**20), "workers": workers,
             "on_host": on_host}
-
-
-def _pinned(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``tensor`` in page-locked host memory where the device is CUDA."""
-    return tensor.pin_memory() if device.type == "cuda" and tensor.is_cpu else tensor
 
 
 def _moved(data: TensorData, move: Callable[[torch.Tensor], torch.Tensor]) -> TensorData:
