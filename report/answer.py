@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from benchmarks.results.guideline_table import GUIDELINES, format_lr
 from report.guideline import AGREES
-from report.guideline_table import GUIDELINES, format_lr
 
 ANSWER_COLUMNS = ("regime", "guideline strategy", "measured best strategy", "strategy agrees",
                   "guideline LR", "measured good LR", "LR agrees", "guideline epochs",

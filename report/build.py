@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.results.guideline_table import GUIDELINES, SOURCE_SIZE_TABLE
 from benchmarks.results.layout import check_report_folder
 from benchmarks.results.macro import MACRO_COLUMNS, macro_from_counts
+from benchmarks.results.stats import PAIRED_TEST_NAME
 from report import plot_data, sections
 from report.answer import measured_table
 from report.completeness import completeness_blocks
@@ -15,7 +17,6 @@ from report.figure_base import FigureFile
 from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
 from report.guideline import compare_to_guideline
-from report.guideline_table import GUIDELINES, SOURCE_SIZE_TABLE
 from report.inputs import (
     CONFUSION_REQUIRED,
     EPOCHS_REQUIRED,
@@ -41,7 +42,6 @@ from report.render import (
     render_markdown,
 )
 from report.similarity import similarity_table
-from report.stats import PAIRED_TEST_NAME
 from report.timing import read_timing_caveats
 
 

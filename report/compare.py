@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmarks.results.verdicts import MARGIN, points_text
 from report.render import Table, render_markdown
-from report.verdicts import MARGIN, points_text
 
 KEYS = ["backbone", "dataset", "n_train", "strategy"]
 COLUMNS = [*KEYS, "ran_in", "a_mean", "a_n", "b_mean", "b_n", "diff", "diff_low", "diff_high",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from report.verdicts import best_on_validation
+from benchmarks.results.verdicts import best_on_validation
 
 CONFUSION_COLUMNS = ["dataset", "backbone", "n_train", "strategy", "n_seeds", "true_idx",
                      "true_class", "pred_idx", "pred_class", "count", "rate"]
@@ -15,7 +15,7 @@ PAIR_KEYS = ["true_idx", "true_class", "pred_idx", "pred_class"]
 
 def best_strategies(final: pd.DataFrame) -> pd.DataFrame:
     """The strategy with the highest mean validation accuracy per (dataset, backbone,
-    n_train): :func:`report.verdicts.best_on_validation`, as in every section.
+    n_train): :func:`benchmarks.results.verdicts.best_on_validation`, as in every section.
 
     Returns:
         Columns ``GRID_KEYS + ["strategy"]``.

@@ -11,10 +11,10 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
+from benchmarks.results.guideline_table import format_lr, guideline_for, regime_rank
 from report.answer import cell_label
 from report.figure_base import FigureFile, empty_figure, grid, plot_text, save
 from report.guideline import AGREES, DISAGREES, INCONCLUSIVE, NOT_TESTED
-from report.guideline_table import format_lr, guideline_for, regime_rank
 
 VERDICT_COLOURS = {AGREES: "#7fbf7b", DISAGREES: "#e08080", INCONCLUSIVE: "#d9d9d9",
                    NOT_TESTED: "#f4f4f4"}
@@ -23,8 +23,8 @@ VERDICTS = tuple(VERDICT_COLOURS)
 PANELS = (("strategy_verdict", "strategy", "strategy"),
           ("lr_verdict", "learning rate", "lr_text"),
           ("epochs_verdict", "epochs to best", "epochs_text"))
-"""(verdict column, panel title, the :class:`~report.guideline_table.Guideline` attribute
-shown beside each regime)."""
+"""(verdict column, panel title, the
+:class:`~benchmarks.results.guideline_table.Guideline` attribute shown beside each regime)."""
 CAPTION = ("Verdicts per regime (rows) and dataset (columns): green agrees with the guideline, "
            "red disagrees, grey inconclusive, light grey not tested (the epoch budget is "
            "below the guideline's). Each square names what was measured: the best strategy on "

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.results.guideline_table import format_lr, regime_rank
 from report.guideline import compare_to_guideline
-from report.guideline_table import format_lr, regime_rank
 from report.inputs import TRIALS_REQUIRED, read_margin, read_optional, with_optional
 from report.render import Block, Bullets, Heading, Paragraph, Table, render_markdown
 from report.run_settings import UNKNOWN, RunSettings, differences, read_settings

@@ -1,5 +1,6 @@
-"""Measured-vs-guideline verdicts per cell: strategy (the rule of :mod:`report.verdicts`),
-LR range and epochs against the table of :mod:`report.guideline_table`."""
+"""Measured-vs-guideline verdicts per cell: strategy (the rule of
+:mod:`benchmarks.results.verdicts`), LR range and epochs against the table of
+:mod:`benchmarks.results.guideline_table`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from report.guideline_table import Guideline, guideline_for, regime_rank
-from report.stats import ACCURACY_BOUNDS, Interval, t_interval
-from report.verdicts import (
+from benchmarks.results.guideline_table import Guideline, guideline_for, regime_rank
+from benchmarks.results.stats import ACCURACY_BOUNDS, Interval, t_interval
+from benchmarks.results.verdicts import (
     AGREES,
     DISAGREES,
     INCONCLUSIVE,

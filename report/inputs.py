@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from benchmarks.results.csv_check import read_checked
-from report.verdicts import MARGIN
+from benchmarks.results.verdicts import MARGIN
 
 TEXT_COLUMNS = ("suite", "backbone", "dataset", "family", "regime", "strategy", "status",
                 "reason", "params", "mlflow_run_id", "true_class", "pred_class")
@@ -118,7 +118,7 @@ def read_run_info(path: Path) -> dict:
 
 def read_margin(path: Path) -> float:
     """The practical margin of the verdicts: ``margin`` of the folder's ``suite.yaml``, else
-    :data:`report.verdicts.MARGIN` (a folder without one, or of an older ftbench).
+    :data:`benchmarks.results.verdicts.MARGIN` (a folder without one, or of an older ftbench).
 
     Raises:
         ValueError: the file's margin is not a number in (0, 0.5).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from report.guideline_table import GUIDELINES, guideline_for, regime_rank
-from report.stats import ACCURACY_BOUNDS, t_interval
+from benchmarks.results.guideline_table import GUIDELINES, guideline_for, regime_rank
+from benchmarks.results.stats import ACCURACY_BOUNDS, t_interval
 
 STRATEGY_ORDER: tuple[str, ...] = (
     "feature_extraction", "partial_freeze", "full_finetune", "from_scratch",

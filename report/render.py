@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from benchmarks.results.guideline_table import format_lr
 from report.figure_base import FigureFile
-from report.guideline_table import format_lr
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.results.guideline_table import SOURCE_SIMILARITY_TABLE
+from benchmarks.results.stats import PAIRED_TEST_NAME
 from report import plot_data
 from report.confusion import best_confusion
 from report.figure_base import FigureFile
 from report.figures import cost_figure, curves_figure, gain_figure
 from report.figures_models import confusion_figure, importance_figure, importance_strategies
-from report.guideline_table import SOURCE_SIMILARITY_TABLE
 from report.importance import MIN_TRIALS, param_importances
 from report.render import Block, Heading, Image, Paragraph, Table
-from report.stats import PAIRED_TEST_NAME
 from report.timing import apply_timing_caveats, caveat_text
 
 

@@ -1,5 +1,5 @@
 """The data-size x domain-similarity table (the tutorials' second table) and negative
-transfer, judged by the rule of :mod:`report.verdicts`.
+transfer, judged by the rule of :mod:`benchmarks.results.verdicts`.
 
 Every (dataset, backbone, n_train) cell of ``final.csv`` gets a row:
 
@@ -18,8 +18,8 @@ import math
 
 import pandas as pd
 
-from report.stats import ACCURACY_BOUNDS, t_interval
-from report.verdicts import (
+from benchmarks.results.stats import ACCURACY_BOUNDS, t_interval
+from benchmarks.results.verdicts import (
     AGREES,
     DISAGREES,
     MARGIN,

@@ -84,8 +84,9 @@ class Suite:
             epoch and need more epochs to take enough steps).
         pruner: the pruner on per-epoch validation accuracy.
         margin: the practical margin of the report's verdicts, as accuracy (0.01 = one
-            point): a strategy within it of the best agrees (:mod:`report.verdicts`). It
-            decides no number, so a changed margin is no changed suite.
+            point): a strategy within it of the best agrees
+            (:mod:`benchmarks.results.verdicts`). It decides no number, so a changed margin
+            is no changed suite.
     """
 
     name: str

@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import pytest
 
+from benchmarks.results.guideline_table import GUIDELINES, format_lr, guideline_for
 from report.guideline import (
     AGREES,
     DISAGREES,
@@ -15,7 +16,6 @@ from report.guideline import (
     good_lr_range,
     lr_verdict,
 )
-from report.guideline_table import GUIDELINES, format_lr, guideline_for
 
 SMALL, MID, LARGE = (guideline_for(r) for r in ("<1k", "1k-10k", ">10k"))
 

@@ -1,5 +1,5 @@
 """The data-size x similarity table (the tutorials' second claim) and negative-transfer flags,
-judged by the margin rule of report.verdicts."""
+judged by the margin rule of benchmarks.results.verdicts."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from report.stats import paired_by_key
+from benchmarks.results.stats import paired_by_key
 
 AGREES, DISAGREES, INCONCLUSIVE, NOT_TESTED = "agrees", "disagrees", "inconclusive", "not tested"
 MARGIN = 0.01

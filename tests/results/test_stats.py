@@ -1,4 +1,4 @@
-"""Tests of report.stats: t-intervals and paired tests over seeds."""
+"""Tests of benchmarks.results.stats: t-intervals and paired tests over seeds."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from report.stats import ACCURACY_BOUNDS, paired_by_key, paired_ttest, t_interval
+from benchmarks.results.stats import ACCURACY_BOUNDS, paired_by_key, paired_ttest, t_interval
 
 
 def test_t_interval_matches_scipy():

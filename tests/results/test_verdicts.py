@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from report.verdicts import (
+from benchmarks.results.verdicts import (
     AGREES,
     DISAGREES,
     INCONCLUSIVE,
