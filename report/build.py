@@ -16,7 +16,7 @@ from report.completeness import completeness_blocks
 from report.figure_base import FigureFile
 from report.figure_verdicts import verdict_figure
 from report.figures import accuracy_figure, lr_figure
-from report.guideline import compare_to_guideline
+from report.guideline import compare_to_guideline, reach_text
 from report.inputs import (
     CONFUSION_REQUIRED,
     EPOCHS_REQUIRED,
@@ -24,6 +24,7 @@ from report.inputs import (
     TRIALS_REQUIRED,
     read_margin,
     read_optional,
+    read_reach_seeds,
     read_results_csv,
     read_run_info,
     with_optional,
@@ -83,8 +84,8 @@ def _reference_table() -> Table:
     return Table(pd.DataFrame(rows, columns=["regime", "strategy", "LR", "epochs"]))
 
 
-def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame, margin: float
-                      ) -> list[Block]:
+def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame, margin: float,
+                      reach: str = "") -> list[Block]:
     known = set(table["regime"])
     dropped = sorted(set(final["regime"]) - known)
     blocks: list[Block] = [
@@ -94,6 +95,7 @@ def _guideline_blocks(table: pd.DataFrame, final: pd.DataFrame, margin: float
                   "10k, fine-tune everything above 10k, at these learning rates and epochs:"),
         _reference_table(),
         _method_text(dropped, margin),
+        *([Paragraph(reach)] if reach else []),
     ]
     if table.empty:
         return blocks + [Paragraph("No regime of the guideline table was measured.")]
@@ -158,13 +160,14 @@ def build_report(results_dir: Path) -> Path:
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
     margin = read_margin(results_dir / "suite.yaml")
+    reach_seeds = read_reach_seeds(results_dir / "suite.yaml")
     caveats = read_timing_caveats(results_dir)
     final = _with_macro(final, confusion)
     out = check_report_folder(results_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         blocks = (title_blocks(info, final) + completeness_blocks(results_dir)
-                  + _measured_blocks(trials, final, out, margin)
+                  + _measured_blocks(trials, final, out, margin, reach_seeds)
                   + sections.trial_blocks(trials)
                   + sections.similarity_blocks(_similarity(final, out, margin), margin)
                   + sections.gain_blocks(trials, out) + sections.cost_blocks(final, out, caveats)
@@ -202,8 +205,9 @@ def _similarity(final: pd.DataFrame, out: Path, margin: float) -> pd.DataFrame:
 
 
 def _measured_blocks(trials: pd.DataFrame, final: pd.DataFrame, out: Path,
-                     margin: float) -> list[Block]:
-    """Sections 1-3: the guideline table, accuracy by size and LR sensitivity."""
+                     margin: float, reach_seeds: tuple[int, ...] = ()) -> list[Block]:
+    """Sections 1-3: the guideline table, accuracy by size and LR sensitivity
+    (``reach_seeds``: the suite's seeds within reach, said where they ran)."""
     table = compare_to_guideline(trials, final, margin)
     table.to_csv(out / "guideline_table.csv", index=False)
     acc = plot_data.accuracy_by_size(final)
@@ -211,5 +215,6 @@ def _measured_blocks(trials: pd.DataFrame, final: pd.DataFrame, out: Path,
     points = plot_data.lr_points(trials)
     figures = [accuracy_figure(acc, out / "figures"),
                lr_figure(points, plot_data.guideline_bands(points["regime"]), out / "figures")]
-    return (_answer_blocks(table, out) + _guideline_blocks(table, final, margin)
+    return (_answer_blocks(table, out)
+            + _guideline_blocks(table, final, margin, reach_text(final, reach_seeds))
             + _figure_blocks(acc, figures))

@@ -267,3 +267,20 @@ def compare_to_guideline(trials: pd.DataFrame, final: pd.DataFrame,
     table["_rank"] = table["regime"].map(regime_rank)
     table = table.sort_values(["dataset", "backbone", "_rank"], kind="stable")
     return table.drop(columns="_rank").reset_index(drop=True)
+
+
+def reach_text(final: pd.DataFrame, reach_seeds: tuple[int, ...]) -> str:
+    """Where the suite's seeds within reach ran, and what that means for those verdicts; ""
+    when none ran (:mod:`benchmarks.results.reach`)."""
+    extra = final[final["seed"].isin(reach_seeds)] if reach_seeds else final.iloc[:0]
+    if extra.empty:
+        return ""
+    first = sorted(set(final["seed"].dropna().astype(int)) - set(reach_seeds))
+    sizes = sorted({f"{b}/{d}/n{int(n)}" for b, d, n in
+                    zip(extra["backbone"], extra["dataset"], extra["n_train"], strict=True)})
+    return (f"Seeds {', '.join(map(str, reach_seeds))} ran, in every strategy, only where the "
+            f"first seeds ({', '.join(map(str, first))}) left the strategy verdict "
+            f"inconclusive but within reach of {len(first) + len(reach_seeds)} seeds at their "
+            f"mean and spread ({len(sizes)} of them: {', '.join(sizes)}). Their verdicts "
+            "rest on every seed; since the extra seeds went where the first came out close, "
+            "their 95% intervals are not corrected for that choice (a two-stage design).")

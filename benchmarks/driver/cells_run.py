@@ -33,16 +33,18 @@ WAIT_S = 2.0
 
 
 def run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
-             stale_after_s: float, seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED) -> None:
+             stale_after_s: float, seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED,
+             final_seeds: tuple[int, ...] | None = None) -> None:
     """Every cell in order; cells waiting on other workers are visited again until done
     (``seeds``: each cell's sampler seed; ``time_box``: raises
-    :class:`~benchmarks.driver.time_box.TimeUp` before a training that would end too late)."""
+    :class:`~benchmarks.driver.time_box.TimeUp` before a training that would end too late;
+    ``final_seeds``: the seeds each cell's best configuration runs, the suite's by default)."""
     pending = list(enumerate(runs, start=1))
     while pending:
         waiting = []
         for index, run in pending:
             run.progress.set_cell(index, len(runs))
-            if not run_cell(suite, run, storage, stale_after_s, seeds, time_box):
+            if not run_cell(suite, run, storage, stale_after_s, seeds, time_box, final_seeds):
                 waiting.append((index, run))
         if waiting:
             time_box.check_wait(waiting[0][1], WAIT_S)
@@ -51,8 +53,10 @@ def run_grid(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
 
 
 def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
-             seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED) -> bool:
-    """Tune one cell, then retrain its best configuration over the suite's seeds.
+             seeds: SamplerSeeds, time_box: TimeBox = UNLIMITED,
+             final_seeds: tuple[int, ...] | None = None) -> bool:
+    """Tune one cell, then retrain its best configuration over ``final_seeds`` (the suite's
+    seeds by default).
 
     Returns False when the cell must wait: its last trials still run in another worker, so
     its best configuration is not known yet, or one of its final seeds does, so its rows are
@@ -70,7 +74,7 @@ def run_cell(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s:
     if tuning.running_elsewhere(study):
         return False
     if not run_finals(suite, run, storage, stale_after_s, tuning.best_config(study),
-                      time_box.gate(run, "final")):
+                      time_box.gate(run, "final"), final_seeds):
         return False
     run.progress.cell_done(_done_line(run))
     return True
@@ -88,9 +92,11 @@ def _done_line(run: CellRun) -> str:
 
 def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_s: float,
                 best: tuple[int, dict] | None,
-                before: Callable[[], None] = lambda: None) -> bool:
-    """Claim and run the seeds not yet in ``final.csv``; close the cell when all are in.
-    ``before()`` is called before each seed is claimed (``--stop-after``'s check).
+                before: Callable[[], None] = lambda: None,
+                final_seeds: tuple[int, ...] | None = None) -> bool:
+    """Claim and run the seeds of ``final_seeds`` (the suite's by default) not yet in
+    ``final.csv``; close the cell when all are in. ``before()`` is called before each seed
+    is claimed (``--stop-after``'s check).
 
     Returns False while a seed still runs in another worker (or in a process that died so
     recently that it is not yet known to be gone: :func:`benchmarks.driver.liveness.stale_trials`).
@@ -102,7 +108,8 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
         run_id = "" if seed is None else interrupted_run_id(run, trial, f"final seed {seed}")
         if run_id:
             run.tracker.end_run(run_id, "KILLED")
-    missing = [s for s in suite.seeds if s not in final_seeds_done(run)]
+    wanted = suite.seeds if final_seeds is None else final_seeds
+    missing = [s for s in wanted if s not in final_seeds_done(run)]
     if best is not None and missing:
         seed_study.offer_seeds(finals, missing)
         while (claim := seed_study.claim_seed(finals, before)) is not None:
@@ -110,7 +117,7 @@ def run_finals(suite: Suite, run: CellRun, storage: tuning.Storage, stale_after_
             run_seed(run, best, trial, seed, finals, pictures=seed == min(suite.seeds))
     if best is not None and tuning.running_elsewhere(finals):
         return False
-    all_in = len(final_seeds_done(run)) == len(suite.seeds)
+    all_in = final_seeds_done(run) >= set(wanted)
     # FAILED: a seed failed (a warning said so); running the suite again retries it
     close_parent(run, "FINISHED" if best is None or all_in else "FAILED")
     return True

@@ -61,6 +61,13 @@ class Progress:
         if self.lines:
             print(f"{self._cell.strip()} {message}", flush=True)
 
+    def add(self, units: int) -> None:
+        """More work than the bar started with (a suite's second stage): grow its total."""
+        if units > 0:
+            self.total += units
+            self.bar.total = self.total
+            self.bar.refresh()
+
     def _advance(self, units: int) -> None:
         """Count units as done, on the bar and in ``done`` (which a hidden bar still keeps)."""
         self.done += units

@@ -23,9 +23,10 @@ from benchmarks.suite.model import Suite
 if TYPE_CHECKING:
     from benchmarks.driver.run_start import RunStart
 
-EXTENDABLE = ("settings.seeds", "settings.trials", "settings.strategies", "settings.sizes",
-              "settings.epochs_by_size")
-"""Changes ``--extend`` accepts: more seeds (the old ones kept), more trials (before any final
+EXTENDABLE = ("settings.seeds", "settings.seeds_within_reach", "settings.trials",
+              "settings.strategies", "settings.sizes", "settings.epochs_by_size")
+"""Changes ``--extend`` accepts: more seeds or seeds within reach (the old ones kept), more
+trials (before any final
 seed ran, since more trials may change a cell's best configuration), more strategies or
 training sizes (the old ones kept: their cells stay as they are, the new ones are new cells;
 an added size may bring its own epoch budget, but an old size keeps its own, and its
@@ -88,8 +89,10 @@ def _why_not_extendable(old: dict, new: dict, changed: list[str], finals_run: bo
     if any(_under(k, ("settings.sizes", "settings.epochs_by_size")) for k in changed) and (
             why := _why_not_sizes(was, now)):
         return why
-    if "settings.seeds" in changed and not set(now["seeds"]) >= set(was["seeds"]):
-        return f"seeds must keep the old ones {was['seeds']}, but got {now['seeds']}"
+    for key in ("seeds", "seeds_within_reach"):
+        old, new = was.get(key, []), now.get(key, [])
+        if f"settings.{key}" in changed and not set(new) >= set(old):
+            return f"{key} must keep the old ones {old}, but got {new}"
     if "settings.strategies" in changed and not (
             set(now["strategies"]) >= set(was["strategies"])):
         return (f"strategies must keep the old ones {was['strategies']}, but got "

@@ -99,6 +99,7 @@ def write_plan(out: Path, suite: Suite, grid: list, storage: str, seeds: Sampler
     ``ftbench status``), and the Optuna storage that holds their studies (password masked)."""
     plan = {
         "suite": suite.name, "trials_per_cell": suite.trials, "seeds": list(suite.seeds),
+        "seeds_within_reach": list(suite.seeds_within_reach), "margin": suite.margin,
         "storage": storage, "sampler_seeds": seeds.way,
         "cells": [{"key": c.key, "backbone": c.backbone, "dataset": c.dataset,
                    "n_train": c.n_train, "size": c.size_label, "strategy": c.strategy,

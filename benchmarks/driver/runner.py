@@ -19,6 +19,7 @@ from benchmarks.driver.costs_table import write_backbone_costs
 from benchmarks.driver.options import RunOptions
 from benchmarks.driver.ownership import claim_studies
 from benchmarks.driver.progress import Progress
+from benchmarks.driver.reach_run import run_within_reach
 from benchmarks.driver.run_info import write_plan, write_run_info
 from benchmarks.driver.run_start import Preflight, Started, preflight, start_run
 from benchmarks.driver.time_box import TimeBox, TimeUp
@@ -90,6 +91,8 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
                                 cache)
         try:
             run_grid(suite, runs, begun.storage, options.stale_after_s, begun.seeds, time_box)
+            run_within_reach(suite, runs, begun.storage, options.stale_after_s, begun.seeds,
+                             time_box)
         except TimeUp as exc:  # between two trainings: this invocation's time is still recorded
             stopped = exc
         finally:
@@ -202,7 +205,9 @@ def _budget(suite: Suite, grid: list, runs_images: dict[str, int], cache: Path,
     per_cell = suite.trials + len(suite.seeds)
     planned = sum(per_cell * suite.train_config(c.size).max_epochs * runs_images[c.key]
                   for c in grid)
-    done = sum(_spent(folder.tables[table]) for table in ("trials", "final"))
+    final = folder.tables["final"]  # the second stage's seeds join the bar when they are due
+    first = final[final["seed"].astype(int).isin(suite.seeds)] if not final.empty else final
+    done = _spent(folder.tables["trials"]) + _spent(first)
     return pretrain + max(0, int(planned - done))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.results.csv_check import csv_float, read_checked
+from benchmarks.results.reach import Size, text_rows_frame, within_reach
 from benchmarks.results.speed import Speed, measure_speed, seconds_left
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
@@ -165,7 +166,9 @@ def suite_status(folder: Path) -> SuiteStatus:
     by_cell, ignored = _rows_by_cell(plan, trials, final)
     mine = [row for cell_trials, _ in by_cell.values() for row in cell_trials]
     updated, updated_file = _last_update(folder)
-    cells = tuple(_progress(c, plan, *by_cell[c[0]]) for c in plan["cells"])
+    reached = _reached(plan, [row for _, rows in by_cell.values() for row in rows])
+    cells = tuple(_progress(c, plan, *by_cell[c[0]], c[0][:3] in reached)
+                  for c in plan["cells"])
     return SuiteStatus(
         suite=plan["suite"], cells=cells,
         states={s: sum(r.get("status") == s for r in mine) for s in STATES},
@@ -182,7 +185,8 @@ def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
     for table, rows in enumerate((trials, final)):
         for row in rows:
             cell = by_cell.get(_row_cell(row))
-            if cell is None or (table == 1 and _int(row.get("seed")) not in plan["seeds"]):
+            seeds = plan["seeds"] | plan["seeds_within_reach"]
+            if cell is None or (table == 1 and _int(row.get("seed")) not in seeds):
                 ignored += 1
             else:
                 cell[table].append(row)
@@ -205,7 +209,10 @@ def _read_plan(folder: Path) -> dict[str, Any]:
         raw = json.loads(path.read_text())
         return {"suite": _check(raw, "suite", str),
                 "trials_per_cell": _check(raw, "trials_per_cell", int),
-                "seeds": {_check({"seed": s}, "seed", int) for s in _check(raw, "seeds", list)},
+                "seeds": _seeds(raw, "seeds"),
+                "seeds_within_reach": _seeds({"seeds_within_reach": [], **raw},
+                                             "seeds_within_reach"),
+                "margin": float(raw.get("margin", 0.01)),
                 "cells": [_plan_cell(c) for c in _check(raw, "cells", list)],
                 "started": _started(raw.get("started"))}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -222,6 +229,22 @@ def _check(raw: dict, name: str, kind: type) -> Any:
     if kind is int and value < 0:
         raise ValueError(f"'{name}' must be >= 0, got {value}")
     return value
+
+
+def _seeds(raw: dict, name: str) -> set[int]:
+    """A list of seeds of plan.json, each checked."""
+    return {_check({"seed": s}, "seed", int) for s in _check(raw, name, list)}
+
+
+def _reached(plan: dict[str, Any], final: list[dict[str, str]]) -> set[Size]:
+    """The sizes that get the plan's seeds within reach (:mod:`benchmarks.results.reach`),
+    judged from the final rows of its planned cells."""
+    if not plan["seeds_within_reach"] or not final:
+        return set()
+    strategies = sorted({c[0][3] for c in plan["cells"]})
+    return within_reach(text_rows_frame(final), strategies, sorted(plan["seeds"]),
+                        sorted(plan["seeds_within_reach"]), plan["margin"])
+
 
 
 def _plan_cell(raw: dict) -> tuple[_CellId, str, int]:
@@ -267,8 +290,10 @@ def _int(text: str | None) -> int | None:
 
 
 def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
-              trials: list[dict[str, str]], final: list[dict[str, str]]) -> CellProgress:
-    """How far one planned cell went, from its own rows."""
+              trials: list[dict[str, str]], final: list[dict[str, str]],
+              reached: bool = False) -> CellProgress:
+    """How far one planned cell went, from its own rows (``reached``: its seeds within
+    reach are due too)."""
     (_, _, n_train, strategy), key, max_epochs = cell
     retried = {_int(r.get("retry_of")) for r in trials} - {None}
     trials = [r for r in trials if _int(r.get("trial")) not in retried]  # void: run again
@@ -276,7 +301,8 @@ def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
                         trials_complete=sum(r.get("status") == "COMPLETE" for r in trials),
                         trials_planned=plan["trials_per_cell"],
                         seeds_done=len({_int(r.get("seed")) for r in final}),
-                        seeds_planned=len(plan["seeds"]))
+                        seeds_planned=len(plan["seeds"])
+                        + (len(plan["seeds_within_reach"]) if reached else 0))
 
 
 def _last_update(folder: Path) -> tuple[datetime | None, str]:

@@ -85,18 +85,21 @@ def read_epochs_by_size(value: Any, where: Where) -> dict[SizeSpec, int]:
 
 
 _ITEMS = {"strategies": (str, "strategy", "a name", "[feature_extraction, full_finetune]"),
-          "seeds": (int, "seed", "an integer", "[0, 1, 2]")}
-"""What ``strategies`` and ``seeds`` list: type, noun, what an item must be, an example."""
+          "seeds": (int, "seed", "an integer", "[0, 1, 2]"),
+          "seeds_within_reach": (int, "seed", "an integer", "[3, 4]")}
+"""What ``strategies`` and the seed lists hold: type, noun, what an item must be, an example."""
+MAY_BE_EMPTY = ("seeds_within_reach",)
 
 
 def read_sequence(key: str, value: Any, where: Where) -> tuple[Any, ...]:
-    """``strategies`` or ``seeds``: one item or a non-empty list of distinct items."""
+    """``strategies``, ``seeds`` or ``seeds_within_reach``: one item or a list of distinct
+    items, non-empty but for ``seeds_within_reach``."""
     kind, noun, what, example = _ITEMS[key]
     if isinstance(value, dict) or value is None:
         raise ValueError(f"{where((key,))}: {key} must be a list, but got {value!r}. "
                          f"Example: {key}: {example}.")
     items = value if isinstance(value, list) else [value]
-    if not items:
+    if not items and key not in MAY_BE_EMPTY:
         raise ValueError(f"{where((key,))}: {key} must list at least one {noun}, but it is "
                          f"empty. Example: {key}: {example}.")
     for index, item in enumerate(items):
@@ -104,7 +107,7 @@ def read_sequence(key: str, value: Any, where: Where) -> tuple[Any, ...]:
             raise ValueError(  # noqa: TRY004  (bad user input is a ValueError, see STYLE.md)
                 f"{where((key, index))}: each {key} entry must be {what}, but got {item!r}. "
                 f"Example: {key}: {example}.")
-        problem = seed_rule("seed", item) if key == "seeds" else None
+        problem = seed_rule("seed", item) if kind is int else None
         if problem:
             raise ValueError(f"{where((key, index))}: {problem}")
         if item in items[:index]:

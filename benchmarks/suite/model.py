@@ -75,6 +75,10 @@ class Suite:
         strategies: registered strategy names.
         trials: Optuna trials per cell (the same budget for every strategy).
         seeds: seeds of the final re-runs of each cell's best configuration.
+        seeds_within_reach: more final seeds, run in every cell of a backbone x dataset x
+            size whose guideline verdict ``seeds`` left inconclusive but within reach: about
+            ``len(seeds) + len(seeds_within_reach)`` seeds would resolve it at the observed
+            mean and spread (:mod:`benchmarks.results.reach`). Empty: none.
         sampler_seed: seed of the TPE sampler.
         val_fraction: validation size as a fraction of the training size.
         pretrain: how ftbench pretrains the backbone (its own offline weights).
@@ -96,6 +100,7 @@ class Suite:
     strategies: tuple[str, ...]
     trials: int = 6
     seeds: tuple[int, ...] = (0, 1, 2)
+    seeds_within_reach: tuple[int, ...] = ()
     sampler_seed: int = 0
     size_scale: float = 1.0
     val_fraction: float = 0.2
@@ -193,7 +198,7 @@ def _field(key: str, value: Any, where: Where) -> Any:
         return read_sizes(value, ("sizes",), where)
     if key == "epochs_by_size":
         return read_epochs_by_size(value, where)
-    if key in ("strategies", "seeds"):
+    if key in ("strategies", "seeds", "seeds_within_reach"):
         return read_sequence(key, value, where)
     check_scalar(hints(Suite)[key], value, (key,), where)
     return value
@@ -248,6 +253,13 @@ def _check_values(suite: Suite, data: dict, where: Where) -> None:
         raise ValueError(f"{where(('epochs_by_size', unknown[0]))}: epochs_by_size keys must "
                          f"be among the sizes {sorted(s.label for s in written)}, but got "
                          f"{[SizeSpec.parse(raw).label for raw in unknown]}.")
+    both = [s for s in suite.seeds_within_reach if s in suite.seeds]
+    if both:
+        index = suite.seeds_within_reach.index(both[0])
+        raise ValueError(f"{where(('seeds_within_reach', index))}: seeds_within_reach must "
+                         f"differ from seeds {list(suite.seeds)}, but {both[0]} is in both. "
+                         "Use seeds after them, e.g. seeds: [0, 1, 2] and "
+                         "seeds_within_reach: [3, 4].")
     train = suite.train
     if "warmup_epochs" in data.get("train", {}) and train.warmup_epochs >= train.max_epochs:
         raise ValueError(f"{where(('train', 'warmup_epochs'))}: train.warmup_epochs < "

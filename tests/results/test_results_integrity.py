@@ -91,6 +91,23 @@ def test_the_refusal_offers_extend_only_where_it_is_sound(earlier, capsys):
              SUITE.replace("seeds: [0]", "seeds: [1]"), "--extend")
 
 
+def test_seeds_within_reach_extend_like_seeds(earlier, capsys):
+    """An older fingerprint has no seeds_within_reach: it matches a suite without them; more
+    are added with --extend (the old ones kept), and the fingerprint then records them."""
+    recorded = json.loads((earlier / "results" / "tiny" / "fingerprint.json").read_text())
+    assert "seeds_within_reach" in recorded["settings"]
+    del recorded["settings"]["seeds_within_reach"]
+    (earlier / "results" / "tiny" / "fingerprint.json").write_text(json.dumps(recorded))
+    reach = SUITE.replace("seeds: [0]", "seeds: [0]\nseeds_within_reach: [3]")
+    _refused(earlier, capsys, "made them: seeds_within_reach. Pass --extend", reach)
+    assert _run(earlier, SUITE) == 0
+    assert _run(earlier, reach, "--extend") == 0
+    out = json.loads((earlier / "results" / "tiny" / "fingerprint.json").read_text())
+    assert out["settings"]["seeds_within_reach"] == [3]
+    _refused(earlier, capsys, "seeds_within_reach must keep the old ones [3], but got [4]",
+             reach.replace("[3]", "[4]"), "--extend")
+
+
 def test_a_new_description_is_no_change(earlier, capsys):
     assert _run(earlier, SUITE + "description: the same suite, better told\n") == 0
 

@@ -123,6 +123,13 @@ TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substr
     ("duplicate seeds", ("seeds: [0, 1]", "seeds: [0, 0]"), "seeds must be distinct", 17),
     ("seed not an integer", ("seeds: [0, 1]", "seeds: [0, one]"),
      "each seeds entry must be an integer", 17),
+    ("a seed within reach that is a first seed too",
+     ("seeds: [0, 1]", "seeds: [0, 1]\nseeds_within_reach: [2, 1]"),
+     "seeds_within_reach must differ from seeds [0, 1], but 1 is in both. Use seeds after "
+     "them, e.g. seeds: [0, 1, 2] and seeds_within_reach: [3, 4].", 18),
+    ("a seed within reach out of range",
+     ("seeds: [0, 1]", "seeds: [0, 1]\nseeds_within_reach: [-3]"),
+     "0 <= seed <= 2**32 - 1 must hold, but got -3.", 18),
     ("empty strategies", ("[feature_extraction, full_finetune]", "[]"),
      "strategies must list at least one strategy", 15),
     ("mapping where a list is expected", ("seeds: [0, 1]", "seeds: {first: 0}"),

@@ -1,0 +1,45 @@
+"""A suite's second stage: its ``seeds_within_reach`` run in every cell of a backbone x
+dataset x size whose guideline verdict the first seeds left within reach
+(:mod:`benchmarks.results.reach`), once every cell has its first seeds."""
+
+from __future__ import annotations
+
+from benchmarks.driver import tuning
+from benchmarks.driver.cell import CellRun, images
+from benchmarks.driver.cells_run import final_seeds_done, run_grid
+from benchmarks.driver.seeding import SamplerSeeds
+from benchmarks.driver.time_box import UNLIMITED, TimeBox
+from benchmarks.results.reach import Size, within_reach
+from benchmarks.suite.model import Suite
+
+
+def run_within_reach(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
+                     stale_after_s: float, seeds: SamplerSeeds,
+                     time_box: TimeBox = UNLIMITED) -> list[CellRun]:
+    """Run the extra seeds where they are due; return the cells that get them.
+
+    Every process of a run makes the same choice from ``final.csv`` (the first seeds' rows)
+    and claims the seeds as in the first stage, so workers share the work.
+    """
+    if not suite.seeds_within_reach or not runs:
+        return []
+    chosen = within_reach(runs[0].writer.read("final"), suite.strategies, suite.seeds,
+                          suite.seeds_within_reach, suite.margin)
+    picked = [run for run in runs if size_of(run) in chosen]
+    if not picked:
+        return []
+    every = (*suite.seeds, *suite.seeds_within_reach)
+    progress = picked[0].progress
+    progress.add(sum(len(set(every) - final_seeds_done(run)) * run.train_cfg.max_epochs
+                     * images(run) for run in picked))
+    for backbone, dataset, n_train in sorted(chosen):
+        progress.write(f"{backbone}/{dataset}/n{n_train}: its guideline verdict is within "
+                       f"reach of {len(every)} seeds; its cells run seeds "
+                       f"{list(suite.seeds_within_reach)} too")
+    run_grid(suite, picked, storage, stale_after_s, seeds, time_box, every)
+    return picked
+
+
+def size_of(run: CellRun) -> Size:
+    """The verdict a cell belongs to: (backbone, dataset, n_train)."""
+    return run.cell.backbone, run.cell.dataset, run.cell.n_train
