@@ -153,7 +153,7 @@ def _text(suite: Suite, speeds: dict[str, Speed], estimates: list[CellEstimate],
              f"dataset(s), {sizes} dataset size(s) in all, x {len(suite.strategies)} "
              f"strategies = {n_cells} cells"),
              (f"each cell: {suite.trials} trials + {len(suite.seeds)} final seeds; "
-             f"{trainings:,} trainings in all"),
+             f"{trainings:,} trainings in all{_reach_note(suite, n_cells)}"),
              *pretraining]
     for key, speed in speeds.items():
         fmt = "channels-last" if speed.channels_last else "contiguous"
@@ -170,6 +170,15 @@ def _text(suite: Suite, speeds: dict[str, Speed], estimates: list[CellEstimate],
                  "budget; pruning, early stopping and cached prefixes make it shorter)")
     lines.append("nothing was written")
     return "\n".join(lines)
+
+
+def _reach_note(suite: Suite, n_cells: int) -> str:
+    """The second stage's most trainings, which the estimate leaves out."""
+    extra = len(suite.seeds_within_reach)
+    if not extra:
+        return ""
+    return (f", and at most {extra * n_cells:,} more where a verdict is within reach "
+            f"(seeds {list(suite.seeds_within_reach)}; not in the estimate below)")
 
 
 def _duration(seconds: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -59,3 +60,14 @@ def test_a_bad_suite_is_the_usual_one_line_error(tmp_path, capsys):
     assert main(["run", str(tmp_path / "bad.yaml"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "999999" in err
+
+
+def test_the_dry_run_says_what_seeds_within_reach_may_add():
+    from benchmarks.driver.dry_run import _reach_note
+    from benchmarks.suite.model import load_suite
+
+    suite = load_suite("quickstart")
+    assert _reach_note(suite, 24) == ""
+    reach = dataclasses.replace(suite, seeds_within_reach=(3, 4))
+    assert _reach_note(reach, 24) == (", and at most 48 more where a verdict is within reach "
+                                      "(seeds [3, 4]; not in the estimate below)")

@@ -100,3 +100,12 @@ def test_the_report_says_where_the_extra_seeds_ran_and_what_that_means(tmp_path)
     assert read_reach_seeds(suite) == (3, 4)
     suite.write_text("name: x\n")
     assert read_reach_seeds(suite) == () and read_reach_seeds(tmp_path / "none.yaml") == ()
+
+
+def test_compare_lists_the_seeds_within_reach_beside_the_seeds(tmp_path):
+    from report.run_settings import read_settings
+
+    (tmp_path / "suite.yaml").write_text("name: x\nseeds: [0, 1, 2]\nseeds_within_reach: [3, 4]\n")
+    assert read_settings(tmp_path).seeds == "0, 1, 2 (+ 3, 4 within reach)"
+    (tmp_path / "suite.yaml").write_text("name: x\nseeds: [0, 1, 2]\n")
+    assert read_settings(tmp_path).seeds == "0, 1, 2"

@@ -125,8 +125,8 @@ TABLE = [  # (name, (old, new) replaced in BASE or a whole text, expected substr
      "each seeds entry must be an integer", 17),
     ("a seed within reach that is a first seed too",
      ("seeds: [0, 1]", "seeds: [0, 1]\nseeds_within_reach: [2, 1]"),
-     "seeds_within_reach must differ from seeds [0, 1], but 1 is in both. Use seeds after "
-     "them, e.g. seeds: [0, 1, 2] and seeds_within_reach: [3, 4].", 18),
+     ("seeds_within_reach must differ from seeds [0, 1], but 1 is in both. Use seeds after "
+      "them, e.g. seeds: [0, 1, 2] and seeds_within_reach: [3, 4]."), 18),
     ("a seed within reach out of range",
      ("seeds: [0, 1]", "seeds: [0, 1]\nseeds_within_reach: [-3]"),
      "0 <= seed <= 2**32 - 1 must hold, but got -3.", 18),
