@@ -51,6 +51,7 @@ def test_the_sizes_within_reach_run_the_extra_seeds_in_all_their_cells(tmp_path,
                               (40, "full_finetune"): [0, 1]}
     assert "test_resnet/synth_far/n20: its guideline verdict is within reach of 3 seeds" in out
     assert "n40: its guideline" not in out
+    assert len(pd.read_csv(folder / "trials.csv")) == 4  # the second stage tunes nothing
     status = suite_status(folder)
     assert status.cells_done == 4 and status.ignored_rows == 0
     assert (status.seeds_done, status.seeds_planned) == (10, 10)
