@@ -26,11 +26,10 @@ if TYPE_CHECKING:
 EXTENDABLE = ("settings.seeds", "settings.seeds_within_reach", "settings.trials",
               "settings.strategies", "settings.sizes", "settings.epochs_by_size")
 """Changes ``--extend`` accepts: more seeds or seeds within reach (the old ones kept), more
-trials (before any final
-seed ran, since more trials may change a cell's best configuration), more strategies or
-training sizes (the old ones kept: their cells stay as they are, the new ones are new cells;
-an added size may bring its own epoch budget, but an old size keeps its own, and its
-training and validation split, :func:`check_splits_kept`)."""
+trials (before any final seed ran, since more trials may change a cell's best
+configuration), more strategies or training sizes (the old ones kept: their cells stay as
+they are, the new ones are new cells; an added size may bring its own epoch budget, but an
+old size keeps its own, and its training and validation split, :func:`check_splits_kept`)."""
 _WAYS_OUT = ("Give the suite a new `name:`, pass another --results-dir, or move the folder "
              "away to start afresh")
 

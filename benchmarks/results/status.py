@@ -17,6 +17,7 @@ from typing import Any
 from benchmarks.results.csv_check import csv_float, read_checked
 from benchmarks.results.reach import Size, text_rows_frame, within_reach
 from benchmarks.results.speed import Speed, measure_speed, seconds_left
+from benchmarks.results.verdicts import MARGIN
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
 """Trial states of ``trials.csv``, in display order."""
@@ -182,10 +183,10 @@ def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
     """Trial and final rows of each planned cell; and how many rows fit no planned cell/seed."""
     by_cell: dict[_CellId, tuple[list, list]] = {c[0]: ([], []) for c in plan["cells"]}
     ignored = 0
+    seeds = plan["seeds"] | plan["seeds_within_reach"]
     for table, rows in enumerate((trials, final)):
         for row in rows:
             cell = by_cell.get(_row_cell(row))
-            seeds = plan["seeds"] | plan["seeds_within_reach"]
             if cell is None or (table == 1 and _int(row.get("seed")) not in seeds):
                 ignored += 1
             else:
@@ -212,7 +213,7 @@ def _read_plan(folder: Path) -> dict[str, Any]:
                 "seeds": _seeds(raw, "seeds"),
                 "seeds_within_reach": _seeds({"seeds_within_reach": [], **raw},
                                              "seeds_within_reach"),
-                "margin": float(raw.get("margin", 0.01)),
+                "margin": float(raw.get("margin", MARGIN)),
                 "cells": [_plan_cell(c) for c in _check(raw, "cells", list)],
                 "started": _started(raw.get("started"))}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
