@@ -29,10 +29,11 @@ def run_within_reach(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
     if not picked:
         return []
     every = (*suite.seeds, *suite.seeds_within_reach)
+    owed = {run.cell.key: len(set(every) - final_seeds_done(run)) for run in picked}
     progress = picked[0].progress
-    progress.add(sum(len(set(every) - final_seeds_done(run)) * run.train_cfg.max_epochs
-                     * images(run) for run in picked))
-    for backbone, dataset, n_train in sorted(chosen):
+    progress.add(sum(owed[run.cell.key] * run.train_cfg.max_epochs * images(run)
+                     for run in picked))
+    for backbone, dataset, n_train in sorted({size_of(r) for r in picked if owed[r.cell.key]}):
         progress.write(f"{backbone}/{dataset}/n{n_train}: its guideline verdict is within "
                        f"reach of {len(every)} seeds; its cells run seeds "
                        f"{list(suite.seeds_within_reach)} too")
