@@ -14,7 +14,7 @@ def format_status(status: SuiteStatus) -> str:
     lines = [(f"suite {s.suite}: {s.cells_done}/{len(s.cells)} cells done, "
               f"{s.cells_in_progress} in progress, {s.cells_not_started} not started"),
              f"trials: {states} ({s.trials_done} of {s.trials_planned})",
-             f"final seeds: {s.seeds_done} of {s.seeds_planned}",
+             f"final seeds: {s.seeds_done} of {s.seeds_planned}{_reach_part(s)}",
              _spent_line(s), _left_line(s), _update_line(s)]
     no_final = [c.key for c in s.cells if c.seeds_owed < c.seeds_planned]
     if no_final:
@@ -30,6 +30,15 @@ def format_status(status: SuiteStatus) -> str:
         lines += [f"  {c.key}: trials {c.trials_done}/{c.trials_planned}, "
                   f"seeds {c.seeds_done}/{c.seeds_owed}" for c in busy]
     return "\n".join(lines)
+
+
+def _reach_part(s: SuiteStatus) -> str:
+    """`` (16 of them within reach, in 8 cells)`` where a verdict added seeds."""
+    cells = [c for c in s.cells if c.seeds_within_reach]
+    if not cells:
+        return ""
+    return (f" ({sum(c.seeds_within_reach for c in cells)} of them within reach, in "
+            f"{len(cells)} cells)")
 
 
 def _spent_line(s: SuiteStatus) -> str:

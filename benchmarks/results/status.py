@@ -40,6 +40,7 @@ class CellProgress:
     trials_planned: int
     seeds_done: int  # distinct planned seeds with a final.csv row
     seeds_planned: int
+    seeds_within_reach: int = 0  # of seeds_planned, those its size's verdict added
 
     @property
     def seeds_owed(self) -> int:
@@ -296,14 +297,14 @@ def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
     """How far one planned cell went, from its own rows (``reached``: its seeds within
     reach are due too)."""
     (_, _, n_train, strategy), key, max_epochs = cell
+    extra = len(plan["seeds_within_reach"]) if reached else 0
     retried = {_int(r.get("retry_of")) for r in trials} - {None}
     trials = [r for r in trials if _int(r.get("trial")) not in retried]  # void: run again
     return CellProgress(key, max_epochs, n_train, strategy, trials_done=len(trials),
                         trials_complete=sum(r.get("status") == "COMPLETE" for r in trials),
                         trials_planned=plan["trials_per_cell"],
                         seeds_done=len({_int(r.get("seed")) for r in final}),
-                        seeds_planned=len(plan["seeds"])
-                        + (len(plan["seeds_within_reach"]) if reached else 0))
+                        seeds_planned=len(plan["seeds"]) + extra, seeds_within_reach=extra)
 
 
 def _last_update(folder: Path) -> tuple[datetime | None, str]:

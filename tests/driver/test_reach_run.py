@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli.commands import main
+from benchmarks.cli.status_text import format_status
 from benchmarks.results import reach
 from benchmarks.results.status import suite_status
 
@@ -55,6 +56,7 @@ def test_the_sizes_within_reach_run_the_extra_seeds_in_all_their_cells(tmp_path,
     status = suite_status(folder)
     assert status.cells_done == 4 and status.ignored_rows == 0
     assert (status.seeds_done, status.seeds_planned) == (10, 10)
+    assert "final seeds: 10 of 10 (2 of them within reach, in 2 cells)" in format_status(status)
 
     chosen.clear()  # the choice made stays: a size with a row of an extra seed keeps it
     before = (folder / "final.csv").read_bytes()
