@@ -123,7 +123,7 @@ def read_margin(path: Path) -> float:
     Raises:
         ValueError: the file's margin is not a number in (0, 0.5).
     """
-    value = _suite_yaml(path).get("margin", MARGIN)
+    value = read_suite_yaml(path).get("margin", MARGIN)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 0.5:
         raise ValueError(f"suite.yaml '{path}': margin must be a number in (0, 0.5), but got "
                          f"{value!r}. Fix it (0.01 = one accuracy point), or delete the key.")
@@ -134,13 +134,13 @@ def read_reach_seeds(path: Path) -> tuple[int, ...]:
     """``seeds_within_reach`` of the folder's ``suite.yaml``: the final seeds a suite adds
     where a verdict was within reach (:mod:`benchmarks.results.reach`); none if it has none
     or the file cannot be read."""
-    value = _suite_yaml(path).get("seeds_within_reach", [])
+    value = read_suite_yaml(path).get("seeds_within_reach", [])
     if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
         return ()
     return tuple(value)
 
 
-def _suite_yaml(path: Path) -> dict:
+def read_suite_yaml(path: Path) -> dict:
     """``suite.yaml`` as a mapping; empty when it is missing or unreadable (provenance shows
     the file as it is, and the report takes the defaults)."""
     if not path.is_file():

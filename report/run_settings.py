@@ -7,9 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from report.inputs import read_margin, read_run_info
+from report.inputs import read_margin, read_run_info, read_suite_yaml
 
 UNKNOWN = "—"
 """A setting the folder does not record (no ``suite.yaml`` or ``run.json``, or no such key)."""
@@ -62,7 +61,7 @@ def read_settings(folder: Path) -> RunSettings:
         ValueError: ``run.json`` is not valid JSON, or ``suite.yaml`` has a bad margin.
         TypeError: ``run.json`` holds JSON other than an object.
     """
-    suite, info = _suite(folder / "suite.yaml"), read_run_info(folder / "run.json")
+    suite, info = read_suite_yaml(folder / "suite.yaml"), read_run_info(folder / "run.json")
     train, tuning = _dict(suite.get("train")), _dict(info.get("tuning"))
     seeds = suite.get("seeds", tuning.get("seeds"))
     return RunSettings(
@@ -98,16 +97,6 @@ def _differs(left: str, right: str) -> str:
 
 def _shown(value: str | tuple[tuple[str, str], ...]) -> str:
     return value if isinstance(value, str) else _pairs(dict(value))
-
-
-def _suite(path: Path) -> dict:
-    """``suite.yaml`` as a dict; ``{}`` when absent or unreadable (compare only shows it)."""
-    if not path.is_file():
-        return {}
-    try:
-        return _dict(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return {}
 
 
 def _dict(value: object) -> dict:

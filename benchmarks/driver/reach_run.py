@@ -5,11 +5,12 @@ dataset x size whose guideline verdict the first seeds left within reach
 from __future__ import annotations
 
 from benchmarks.driver import tuning
-from benchmarks.driver.cell import CellRun, images
-from benchmarks.driver.cells_run import final_seeds_done, run_grid
+from benchmarks.driver.cell import CellRun, cell_id, images
+from benchmarks.driver.cells_run import run_grid
 from benchmarks.driver.seeding import SamplerSeeds
 from benchmarks.driver.time_box import UNLIMITED, TimeBox
 from benchmarks.results.reach import Size, within_reach
+from benchmarks.results.tables import values_by_cell
 from benchmarks.suite.model import Suite
 
 
@@ -23,13 +24,16 @@ def run_within_reach(suite: Suite, runs: list[CellRun], storage: tuning.Storage,
     """
     if not suite.seeds_within_reach or not runs:
         return []
-    chosen = within_reach(runs[0].writer.read("final"), suite.strategies, suite.seeds,
-                          suite.seeds_within_reach, suite.margin)
+    final = runs[0].writer.read("final")
+    chosen = within_reach(final, suite.strategies, suite.seeds, suite.seeds_within_reach,
+                          suite.margin)
     picked = [run for run in runs if size_of(run) in chosen]
     if not picked:
         return []
     every = (*suite.seeds, *suite.seeds_within_reach)
-    owed = {run.cell.key: len(set(every) - final_seeds_done(run)) for run in picked}
+    done = values_by_cell(final, "seed")  # read once for the choice and what it owes
+    owed = {run.cell.key: len(set(every) - done.get(cell_id(run.cell), set()))
+            for run in picked}
     progress = picked[0].progress
     progress.add(sum(owed[run.cell.key] * run.train_cfg.max_epochs * images(run)
                      for run in picked))

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from benchmarks.results.csv_check import csv_float, read_checked
+from benchmarks.results.plan_file import CellId, read_plan
 from benchmarks.results.reach import Size, text_rows_frame, within_reach
 from benchmarks.results.speed import Speed, measure_speed, seconds_left
-from benchmarks.results.verdicts import MARGIN
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "SKIPPED")
 """Trial states of ``trials.csv``, in display order."""
-
-_NO_PLAN_FIX = "Run `ftbench run SUITE` first; plan.json is written when a run starts"
-_CellId = tuple[str, str, int, str]  # backbone, dataset, n_train, strategy
 
 
 @dataclass(frozen=True)
@@ -162,7 +158,7 @@ def suite_status(folder: Path) -> SuiteStatus:
     Raises:
         ValueError: the folder or its plan.json is missing, or plan.json is corrupt.
     """
-    plan = _read_plan(folder)
+    plan = read_plan(folder)
     trials, trials_cut = read_rows(folder / "trials.csv")
     final, final_cut = read_rows(folder / "final.csv")
     by_cell, ignored = _rows_by_cell(plan, trials, final)
@@ -180,9 +176,9 @@ def suite_status(folder: Path) -> SuiteStatus:
 
 
 def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
-                  final: list[dict[str, str]]) -> tuple[dict[_CellId, tuple[list, list]], int]:
+                  final: list[dict[str, str]]) -> tuple[dict[CellId, tuple[list, list]], int]:
     """Trial and final rows of each planned cell; and how many rows fit no planned cell/seed."""
-    by_cell: dict[_CellId, tuple[list, list]] = {c[0]: ([], []) for c in plan["cells"]}
+    by_cell: dict[CellId, tuple[list, list]] = {c[0]: ([], []) for c in plan["cells"]}
     ignored = 0
     seeds = plan["seeds"] | plan["seeds_within_reach"]
     for table, rows in enumerate((trials, final)):
@@ -195,49 +191,6 @@ def _rows_by_cell(plan: dict[str, Any], trials: list[dict[str, str]],
     return by_cell, ignored
 
 
-def _read_plan(folder: Path) -> dict[str, Any]:
-    """plan.json, checked: suite, trials_per_cell, seeds, cells (id, key, max_epochs), started."""
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"results folder '{folder}': it must be a folder, but it is a file. "
-                         "Pass the folder `ftbench run` wrote, e.g. results/quickstart.")
-    if not folder.is_dir():
-        raise ValueError(f"results folder '{folder}': it must exist, but it does not. "
-                         f"{_NO_PLAN_FIX}.")
-    path = folder / "plan.json"
-    if not path.is_file():
-        raise ValueError(f"results folder '{folder}': it must hold plan.json, but it does not. "
-                         f"{_NO_PLAN_FIX} (an older run: run it again to resume and write it).")
-    try:
-        raw = json.loads(path.read_text())
-        return {"suite": _check(raw, "suite", str),
-                "trials_per_cell": _check(raw, "trials_per_cell", int),
-                "seeds": _seeds(raw, "seeds"),
-                "seeds_within_reach": _seeds({"seeds_within_reach": [], **raw},
-                                             "seeds_within_reach"),
-                "margin": float(raw.get("margin", MARGIN)),
-                "cells": [_plan_cell(c) for c in _check(raw, "cells", list)],
-                "started": _started(raw.get("started"))}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"plan file '{path}': it must be the JSON that `ftbench run` writes, "
-                         f"but it is not ({type(exc).__name__}: {exc}). Run `ftbench run SUITE` "
-                         f"again to rewrite it (rows already written are kept).") from None
-
-
-def _check(raw: dict, name: str, kind: type) -> Any:
-    """``raw[name]``, which must be of ``kind`` (a bool is no int, an int no negative)."""
-    value = raw[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TypeError(f"'{name}' must be {kind.__name__}, got {value!r}")
-    if kind is int and value < 0:
-        raise ValueError(f"'{name}' must be >= 0, got {value}")
-    return value
-
-
-def _seeds(raw: dict, name: str) -> set[int]:
-    """A list of seeds of plan.json, each checked."""
-    return {_check({"seed": s}, "seed", int) for s in _check(raw, name, list)}
-
-
 def _reached(plan: dict[str, Any], final: list[dict[str, str]]) -> set[Size]:
     """The sizes that get the plan's seeds within reach (:mod:`benchmarks.results.reach`),
     judged from the final rows of its planned cells."""
@@ -246,21 +199,6 @@ def _reached(plan: dict[str, Any], final: list[dict[str, str]]) -> set[Size]:
     strategies = sorted({c[0][3] for c in plan["cells"]})
     return within_reach(text_rows_frame(final), strategies, sorted(plan["seeds"]),
                         sorted(plan["seeds_within_reach"]), plan["margin"])
-
-
-
-def _plan_cell(raw: dict) -> tuple[_CellId, str, int]:
-    """One plan cell: its identity as in the CSV columns, its key, its epoch budget."""
-    cell_id = (_check(raw, "backbone", str), _check(raw, "dataset", str),
-               _check(raw, "n_train", int), _check(raw, "strategy", str))
-    key = raw.get("key") or "{}/{}/n{}/{}".format(*cell_id)
-    return cell_id, key, _check(raw, "max_epochs", int)
-
-
-def _started(value: Any) -> datetime | None:
-    """The ISO start time of plan.json, as UTC if it names no zone."""
-    moment = None if value is None else datetime.fromisoformat(value)
-    return moment.replace(tzinfo=timezone.utc) if moment and not moment.tzinfo else moment
 
 
 def read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
@@ -277,7 +215,7 @@ def read_rows(path: Path) -> tuple[list[dict[str, str]], int]:
     return list(csv.DictReader(io.StringIO(text))), int(dropped)
 
 
-def _row_cell(row: dict[str, str]) -> _CellId | None:
+def _row_cell(row: dict[str, str]) -> CellId | None:
     """The cell a CSV row belongs to; None if its cell columns are unreadable."""
     n_train = _int(row.get("n_train"))
     if n_train is None:
@@ -291,7 +229,7 @@ def _int(text: str | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _progress(cell: tuple[_CellId, str, int], plan: dict[str, Any],
+def _progress(cell: tuple[CellId, str, int], plan: dict[str, Any],
               trials: list[dict[str, str]], final: list[dict[str, str]],
               reached: bool = False) -> CellProgress:
     """How far one planned cell went, from its own rows (``reached``: its seeds within
