@@ -66,3 +66,14 @@ def digest(folder: Path) -> dict[Path, str]:
     """SHA-256 of every file under ``folder``, by relative path (to show nothing changed)."""
     return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_suite_text(folder: Path, text: str, *args: str) -> int:
+    """Write ``text`` to ``folder/tiny.yaml`` and run it into ``folder/results`` with the
+    cache ``folder/cache``, without a progress bar or report; ``args`` go to ``ftbench run``.
+    Returns the exit code."""
+    from benchmarks.cli.commands import main
+
+    (folder / "tiny.yaml").write_text(text)
+    return main(["run", str(folder / "tiny.yaml"), "--results-dir", str(folder / "results"),
+                 "--cache-dir", str(folder / "cache"), "--no-progress", "--no-report", *args])

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.cli.commands import main
-from tests.conftest import TINY_SUITE, digest
+from tests.conftest import TINY_SUITE, digest, run_suite_text
 
 SUITE = TINY_SUITE + "sampler_seed: 0\nsize_scale: 1.0\nepochs_by_size: {20: 2}\n"
 
@@ -83,9 +83,7 @@ def commands(draw) -> tuple[str, list[str]]:
 def finished(tmp_path_factory) -> Path:
     """The tiny suite run to the end once, and the cache of its pretrained backbone."""
     folder = tmp_path_factory.mktemp("fuzz")
-    (folder / "tiny.yaml").write_text(SUITE)
-    assert main(["run", str(folder / "tiny.yaml"), "--results-dir", str(folder / "results"),
-                 "--cache-dir", str(folder / "cache"), "--no-progress", "--no-report"]) == 0
+    assert run_suite_text(folder, SUITE) == 0
     return folder
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmarks.cli.commands import main
 from benchmarks.cli.status_text import format_status
 from benchmarks.results import reach
 from benchmarks.results.status import suite_status
+from tests.conftest import run_suite_text
 
 SUITE = """
 name: reach
@@ -26,10 +26,7 @@ train: {max_epochs: 1, batch_size: 16}
 
 
 def _run(tmp_path, capsys) -> tuple[int, str]:
-    path = tmp_path / "reach.yaml"
-    path.write_text(SUITE)
-    code = main(["run", str(path), "--results-dir", str(tmp_path / "r"), "--cache-dir",
-                 str(tmp_path / "c"), "--no-progress", "--no-report"])
+    code = run_suite_text(tmp_path, SUITE)
     return code, capsys.readouterr().out
 
 
@@ -45,7 +42,7 @@ def test_the_sizes_within_reach_run_the_extra_seeds_in_all_their_cells(tmp_path,
                         lambda group, most, margin: int(group.n_train.iloc[0]) in chosen)
     code, out = _run(tmp_path, capsys)
     assert code == 0
-    folder = tmp_path / "r" / "reach"
+    folder = tmp_path / "results" / "reach"
     assert _seeds(folder) == {(20, "feature_extraction"): [0, 1, 5],
                               (20, "full_finetune"): [0, 1, 5],
                               (40, "feature_extraction"): [0, 1],
@@ -74,7 +71,7 @@ def test_a_resume_runs_the_extra_seeds_a_stop_left_out(tmp_path, capsys, monkeyp
 
     monkeypatch.setattr(reach_run, "run_grid", stopped)
     assert _run(tmp_path, capsys)[0] == 130  # as after Ctrl-C
-    folder = tmp_path / "r" / "reach"
+    folder = tmp_path / "results" / "reach"
     assert set(map(tuple, _seeds(folder).values())) == {(0, 1)}
     status = suite_status(folder)
     assert (status.seeds_done, status.seeds_planned, status.cells_done) == (8, 12, 0)
@@ -88,9 +85,5 @@ def test_a_resume_runs_the_extra_seeds_a_stop_left_out(tmp_path, capsys, monkeyp
 def test_without_seeds_within_reach_there_is_no_second_stage(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(reach, "_is_within_reach",
                         lambda *a: pytest.fail("no choice without seeds_within_reach"))
-    path = tmp_path / "plain.yaml"
-    path.write_text(SUITE.replace("seeds_within_reach: [5]\n", ""))
-    code = main(["run", str(path), "--results-dir", str(tmp_path / "r"), "--cache-dir",
-                 str(tmp_path / "c"), "--no-progress", "--no-report"])
-    assert code == 0
-    assert set(map(tuple, _seeds(tmp_path / "r" / "reach").values())) == {(0, 1)}
+    assert run_suite_text(tmp_path, SUITE.replace("seeds_within_reach: [5]\n", "")) == 0
+    assert set(map(tuple, _seeds(tmp_path / "results" / "reach").values())) == {(0, 1)}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.cli.commands import main
 from benchmarks.driver.options import RunOptions
 from benchmarks.driver.ownership import StudyState, check_owned
 from benchmarks.driver.resume_guard import check_journal_exists, check_storage_knows_rows
@@ -18,7 +17,7 @@ from benchmarks.results import csv_check, fingerprint
 from benchmarks.results.folder_state import FolderState, read_folder
 from benchmarks.results.tables import TABLES
 from benchmarks.suite.model import load_suite
-from tests.conftest import TINY_SUITE
+from tests.conftest import TINY_SUITE, run_suite_text
 
 CELL = ("test_resnet", "synth_far", 20, "feature_extraction")
 KEY = "test_resnet/synth_far/n20/feature_extraction"
@@ -28,9 +27,7 @@ KEY = "test_resnet/synth_far/n20/feature_extraction"
 def finished(tmp_path_factory) -> Path:
     """The tiny suite, run to the end once."""
     folder = tmp_path_factory.mktemp("start")
-    (folder / "tiny.yaml").write_text(TINY_SUITE)
-    assert main(["run", str(folder / "tiny.yaml"), "--results-dir", str(folder / "results"),
-                 "--cache-dir", str(folder / "cache"), "--no-progress", "--no-report"]) == 0
+    assert run_suite_text(folder, TINY_SUITE) == 0
     return folder
 
 
