@@ -29,13 +29,23 @@ def title_blocks(info: dict, final: pd.DataFrame) -> list[Block]:
     placement = placement_fact(info.get("data_placement"))
     facts += [placement] if placement else []
     notes = [str(info[k]) for k in ("regime_note", "epochs_note") if info.get(k)]
-    commit = str(info.get("git_commit") or "")
-    if commit.endswith("+dirty"):
+    dirty = [c for c in recorded_commits(info) if c.endswith("+dirty")]
+    if dirty:
         notes.insert(0, f"NOT A CLEAN COMMIT: the code that ran had uncommitted changes "
-                        f"(git commit {commit}), so these numbers may not be reproducible "
-                        "from that commit alone.")
+                        f"(git commit {', '.join(dirty)}), so these numbers may not be "
+                        "reproducible from that commit alone.")
     return ([Heading(f"ftbench report: {name}", 1), Bullets(tuple(facts))]
             + [Paragraph(note) for note in notes])
+
+
+def recorded_commits(info: dict) -> list[str]:
+    """Every git commit ``run.json`` records, first seen first: each invocation's at its
+    start and, where the tree changed under it, at its end (older ftbench versions recorded
+    one, the last invocation's at its end)."""
+    runs = [r for r in info.get("runs") or [] if isinstance(r, dict)]
+    seen = [r.get(k) for r in runs for k in ("git_commit", "git_commit_at_end")]
+    seen += [info.get("git_commit"), info.get("git_commit_at_end")]
+    return list(dict.fromkeys(str(c) for c in seen if c))
 
 
 def placement_fact(placement: dict | None) -> str:
@@ -124,6 +134,10 @@ def run_facts(info: dict) -> list[str]:
               ("hardware", "hardware"), ("tuning", "tuning budget and seeds"),
               ("checkpoints", "pretrained checkpoints"))
     facts = [f"{label}: {_mapping_text(info[key])}" for key, label in labels if info.get(key)]
+    commits = recorded_commits(info)
+    if len(commits) > 1:
+        facts.insert(1, "the code changed between or during invocations: git commits "
+                        f"{', '.join(commits)}, first to last")
     absent = [label for key, label in labels if not info.get(key)]
     if absent:
         facts.append("not recorded in run.json (written by an older ftbench or absent): "

@@ -21,11 +21,13 @@ from benchmarks.suite.model import Suite
 
 def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str, Pretrained],
                     inputs: dict, plan: Plan, formats: dict[str, FormatChoice],
-                    stopped: bool = False, placement: dict | None = None) -> None:
+                    commit: str | None, stopped: bool = False,
+                    placement: dict | None = None) -> None:
     """Provenance of the run: versions, hardware, timing, memory, how sizes map to regimes
-    (``stopped``: ``--stop-after`` ended this invocation before the suite was done;
-    ``placement``: where the cells' images live, from
-    :func:`benchmarks.engine.placement.plan_placement`)."""
+    (``commit``: :func:`git_commit` when this invocation started, the code that ran; the one
+    at its end is recorded too where the tree changed meanwhile; ``stopped``: ``--stop-after``
+    ended this invocation before the suite was done; ``placement``: where the cells' images
+    live, from :func:`benchmarks.engine.placement.plan_placement`)."""
     import optuna
     import timm
     import torch
@@ -50,20 +52,23 @@ def write_run_info(suite: Suite, out: Path, started: float, pretrained: dict[str
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                      "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
                      "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "tuning": {"trials_per_cell": suite.trials, "seeds": list(suite.seeds),
                    "sampler_seed": suite.sampler_seed, "cells": sum(
                        len(sizes) for sizes in plan.values()) * len(suite.backbones)
                    * len(suite.strategies)},
     }
-    latest = {k: info[k] for k in ("finished", "total_time_s")}
+    latest = {k: info[k] for k in ("finished", "total_time_s", "git_commit")}
+    ended = git_commit()
+    if ended != commit:  # the tree changed under a running invocation
+        info["git_commit_at_end"] = latest["git_commit_at_end"] = ended
     if stopped:
         latest["stopped"] = True
     info["runs"] = _run_history(out / "run.json") + [latest]
     (out / "run.json").write_text(json.dumps(info, indent=2))
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     """The commit of the ftbench source tree (``+dirty`` with local changes); None outside git."""
     import subprocess
 

@@ -20,7 +20,7 @@ from benchmarks.driver.options import RunOptions
 from benchmarks.driver.ownership import claim_studies
 from benchmarks.driver.progress import Progress
 from benchmarks.driver.reach_run import run_within_reach
-from benchmarks.driver.run_info import write_plan, write_run_info
+from benchmarks.driver.run_info import git_commit, write_plan, write_run_info
 from benchmarks.driver.run_start import Preflight, Started, preflight, start_run
 from benchmarks.driver.time_box import TimeBox, TimeUp
 from benchmarks.driver.tracking import Tracker, artifacts_dir, default_uri
@@ -60,6 +60,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
             run stopped between two trainings, and ``run.json`` records it as stopped.
     """
     started = options.started if options.started is not None else time.perf_counter()
+    commit = None if options.worker else git_commit()  # the code this invocation runs
     cache = options.cache_dir or default_cache_dir()
     begun = start_run(suite, options, cache)
     tasks, plan, out, grid = begun.checked.tasks, begun.checked.plan, begun.out, begun.grid
@@ -100,7 +101,7 @@ def run_suite(suite: Suite, options: RunOptions) -> Path:
     finally:
         progress.close()
     if not options.worker:
-        write_run_info(suite, out, started, pretrained, inputs, plan, formats,
+        write_run_info(suite, out, started, pretrained, inputs, plan, formats, commit,
                        stopped=stopped is not None, placement=placement)
     if stopped is not None:
         raise stopped

@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from benchmarks.cli.commands import main
+from benchmarks.driver import run_info
 from benchmarks.driver.seeding import cell_seed
 from benchmarks.driver.storage import make_storage
 from benchmarks.driver.tuning import SAMPLER_SEED
@@ -141,13 +142,22 @@ def test_report_and_provenance_are_written(finished):
                                       "on_host": {}}
 
 
-def test_running_again_resumes_without_new_rows(finished):
+def test_running_again_resumes_without_new_rows(finished, monkeypatch):
+    """The resume adds no row, and run.json keeps each invocation's time and commit; here
+    the commit read at the end is made to differ (as if the tree changed during the run),
+    and both are recorded: the start one is the code that ran."""
     out, args = finished
     before = [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")]
+    started = run_info.git_commit()
+    monkeypatch.setattr(run_info, "git_commit", lambda: "feedbee")  # read at the end only
     assert main(args + ["--no-report"]) == 0
     assert [len(pd.read_csv(out / f"{t}.csv")) for t in ("trials", "final")] == before
-    runs = json.loads((out / "run.json").read_text())["runs"]
+    info = json.loads((out / "run.json").read_text())
+    runs = info["runs"]
     assert len(runs) == 2 and all(r["total_time_s"] > 0 for r in runs)  # both invocations
+    assert [r["git_commit"] for r in runs] == [started, started] == [info["git_commit"]] * 2
+    assert "git_commit_at_end" not in runs[0]
+    assert runs[1]["git_commit_at_end"] == info["git_commit_at_end"] == "feedbee"
 
 
 def test_each_cell_s_sampler_has_its_own_seed_and_proposes_its_own_lr(finished):

@@ -299,6 +299,9 @@ def test_a_dirty_tree_is_flagged_and_the_backbones_are_shown(tmp_path):
                and "abc123+dirty" in b.text for b in blocks)
     clean = title_blocks({"suite": "s", "git_commit": "abc123"}, pd.DataFrame())
     assert not any(isinstance(b, Paragraph) and "CLEAN" in b.text for b in clean)
+    earlier = {"suite": "s", "git_commit": "abc123", "runs": [{"git_commit": "0ld+dirty"}]}
+    assert any(isinstance(b, Paragraph) and "0ld+dirty" in b.text and "CLEAN" in b.text
+               for b in title_blocks(earlier, pd.DataFrame()))  # an earlier invocation's
     (tmp_path / "backbones.csv").write_text(
         "backbone,model,weights,checkpoint,checkpoint_sha256,input_size,params,gflops,"
         "infer_img_per_s,train_img_per_s\n"
@@ -309,3 +312,18 @@ def test_a_dirty_tree_is_flagged_and_the_backbones_are_shown(tmp_path):
     assert (row["GFLOPs/image"], row["inference img/s"], row["checkpoint SHA-256"]) == (
         "0.0627", "835.2", "ab" * 8)
     assert "No backbones.csv" in backbone_blocks(tmp_path / "none")[0].text
+
+
+def test_every_commit_of_a_run_s_invocations_is_named_once_in_order():
+    """run.json records each invocation's commit at its start, and at its end where the tree
+    changed under it; an older run.json records one commit (the last run's, at its end)."""
+    from report.provenance import recorded_commits, run_facts
+
+    info = {"git_commit": "c3", "git_commit_at_end": "c4",
+            "runs": [{"git_commit": "c1"}, {"git_commit": "c1"}, {"total_time_s": 5.0},
+                     {"git_commit": "c3", "git_commit_at_end": "c4"}]}
+    assert recorded_commits(info) == ["c1", "c3", "c4"]
+    assert "git commits c1, c3, c4, first to last" in " ".join(run_facts(info))
+    older = {"git_commit": "c9", "runs": [{"total_time_s": 5.0}]}
+    assert recorded_commits(older) == ["c9"]
+    assert not any("first to last" in fact for fact in run_facts(older))
