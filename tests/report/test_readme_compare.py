@@ -16,7 +16,7 @@ from benchmarks.cli.commands import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "results" / "imagenet_cpu"
-INTRO = "printed, after the cell-by-cell table:"
+INTRO = "prints, after the cell-by-cell table:"
 
 
 def modified_copy(src: Path, dst: Path) -> Path:
