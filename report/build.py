@@ -22,11 +22,12 @@ from report.inputs import (
     EPOCHS_REQUIRED,
     FINAL_REQUIRED,
     TRIALS_REQUIRED,
-    read_margin,
+    margin_of,
+    reach_seeds_of,
     read_optional,
-    read_reach_seeds,
     read_results_csv,
     read_run_info,
+    read_suite_yaml,
     with_optional,
 )
 from report.pictures import picture_blocks
@@ -159,8 +160,8 @@ def build_report(results_dir: Path) -> Path:
     epochs = read_optional(results_dir / "epochs.csv", EPOCHS_REQUIRED)
     confusion = read_optional(results_dir / "confusion.csv", CONFUSION_REQUIRED)
     info = read_run_info(results_dir / "run.json")
-    margin = read_margin(results_dir / "suite.yaml")
-    reach_seeds = read_reach_seeds(results_dir / "suite.yaml")
+    suite = read_suite_yaml(results_dir / "suite.yaml")  # read once for the two settings
+    margin, reach_seeds = margin_of(suite, results_dir / "suite.yaml"), reach_seeds_of(suite)
     caveats = read_timing_caveats(results_dir)
     final = _with_macro(final, confusion)
     out = check_report_folder(results_dir)

@@ -117,24 +117,35 @@ def read_run_info(path: Path) -> dict:
 
 
 def read_margin(path: Path) -> float:
-    """The practical margin of the verdicts: ``margin`` of the folder's ``suite.yaml``, else
+    """The practical margin of the verdicts in the ``suite.yaml`` at ``path``
+    (:func:`margin_of`).
+
+    Raises:
+        ValueError: the file's margin is not a number in (0, 0.5).
+    """
+    return margin_of(read_suite_yaml(path), path)
+
+
+def margin_of(suite: dict, path: Path) -> float:
+    """The practical margin of the verdicts: ``margin`` of ``suite`` (the folder's
+    ``suite.yaml`` at ``path``, as :func:`read_suite_yaml` read it), else
     :data:`benchmarks.results.verdicts.MARGIN` (a folder without one, or of an older ftbench).
 
     Raises:
         ValueError: the file's margin is not a number in (0, 0.5).
     """
-    value = read_suite_yaml(path).get("margin", MARGIN)
+    value = suite.get("margin", MARGIN)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 0.5:
         raise ValueError(f"suite.yaml '{path}': margin must be a number in (0, 0.5), but got "
                          f"{value!r}. Fix it (0.01 = one accuracy point), or delete the key.")
     return float(value)
 
 
-def read_reach_seeds(path: Path) -> tuple[int, ...]:
-    """``seeds_within_reach`` of the folder's ``suite.yaml``: the final seeds a suite adds
-    where a verdict was within reach (:mod:`benchmarks.results.reach`); none if it has none
-    or the file cannot be read."""
-    value = read_suite_yaml(path).get("seeds_within_reach", [])
+def reach_seeds_of(suite: dict) -> tuple[int, ...]:
+    """``seeds_within_reach`` of ``suite`` (a folder's ``suite.yaml`` as
+    :func:`read_suite_yaml` read it): the final seeds a suite adds where a verdict was within
+    reach (:mod:`benchmarks.results.reach`); none if it has none or the file cannot be read."""
+    value = suite.get("seeds_within_reach", [])
     if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
         return ()
     return tuple(value)

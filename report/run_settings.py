@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from report.inputs import read_margin, read_run_info, read_suite_yaml
+from report.inputs import margin_of, read_run_info, read_suite_yaml
 
 UNKNOWN = "—"
 """A setting the folder does not record (no ``suite.yaml`` or ``run.json``, or no such key)."""
@@ -74,7 +74,7 @@ def read_settings(folder: Path) -> RunSettings:
                 else UNKNOWN),
         datasets=_keys(suite.get("datasets")),
         sizes=_sizes(suite.get("sizes"), suite.get("size_scale", 1.0)),
-        margin=f"{read_margin(folder / 'suite.yaml'):g}",
+        margin=f"{margin_of(suite, folder / 'suite.yaml'):g}",
     )
 
 

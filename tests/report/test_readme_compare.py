@@ -1,7 +1,8 @@
 """The README's ``ftbench compare`` transcript is what compare prints today for the published
 ``results/imagenet_cpu`` against the modified copy the README describes (224 px, cuda/bf16,
 10 epochs at the two largest sizes, two validation accuracies raised, fashion's 20,000-image
-rows gone), so the transcript cannot go stale when the folder or the code changes."""
+rows gone), so the transcript cannot go stale when the folder or the code changes; and
+that a bad margin in such a copy's suite.yaml stops report and compare alike."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def test_the_readme_s_compare_transcript_is_what_compare_prints(tmp_path, capsys
     lines = readme_transcript()
     assert len(lines) > 20 and "| regime | dataset | A best" in lines[0]
     assert [line for line in lines if line not in printed] == []
+
+
+def test_a_bad_margin_in_suite_yaml_stops_report_and_compare_with_one_line(tmp_path, capsys):
+    """The report and compare read a folder's suite.yaml once for its settings; its margin
+    is still checked, and a bad one is one line and exit code 2, before anything is written."""
+    bad = modified_copy(PUBLISHED, tmp_path / "bad")
+    (bad / "suite.yaml").write_text(
+        (bad / "suite.yaml").read_text().replace("margin: 0.01", "margin: 2"))
+    for args in (["report", str(bad)], ["compare", str(PUBLISHED), str(bad)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err, err
+        assert err.endswith(f"suite.yaml '{bad / 'suite.yaml'}': margin must be a number in "
+                            "(0, 0.5), but got 2. Fix it (0.01 = one accuracy point), or "
+                            "delete the key."), err
+    assert not (bad / "report").exists()

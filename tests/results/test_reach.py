@@ -86,7 +86,10 @@ def test_rows_read_as_text_choose_the_same():
 
 def test_the_report_says_where_the_extra_seeds_ran_and_what_that_means(tmp_path):
     from report.guideline import reach_text
-    from report.inputs import read_reach_seeds
+    from report.inputs import reach_seeds_of, read_suite_yaml
+
+    def read_reach_seeds(path):
+        return reach_seeds_of(read_suite_yaml(path))
 
     final = pd.concat([_rows(NEAR + [-0.02, -0.03]), _rows(FAR, n_train=2500, regime="1k-10k")])
     text = reach_text(final, (3, 4))
