@@ -6,11 +6,17 @@ Opened here, so that a wrong path or URL fails in one line before any work.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 
 from benchmarks.messages import first_line, masked_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
 Storage = optuna.storages.BaseStorage | str
 """An Optuna storage object, or a database URL Optuna opens itself."""
@@ -70,21 +76,65 @@ def _neither(spec: str) -> str:
 SCHEMA_ATTEMPTS = 5
 """Tries at opening a database storage whose schema other workers create at the same time."""
 
+SCHEMA_LOCK_KEY = 0x6674_6265_6E63_68
+"""The PostgreSQL advisory lock that workers take, one at a time, to open (and create) the
+Optuna schema of a database: any bigint that no other program on that database locks."""
+
 
 def _open_rdb(url: str) -> optuna.storages.RDBStorage:
-    """``RDBStorage(url)``, tried again when workers starting together race to create its
-    tables: PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` is not atomic, and the loser gets a
-    unique violation (on ``pg_type_typname_nsp_index``) although the tables then exist."""
-    from sqlalchemy.exc import IntegrityError
+    """``RDBStorage(url)``, its schema created by one worker at a time.
+
+    Workers started together on a new database race to create its tables, types and
+    ``alembic_version``: neither Optuna nor PostgreSQL's ``CREATE ... IF NOT EXISTS`` makes
+    that atomic, and the loser fails although the schema then exists. On PostgreSQL an
+    advisory lock puts the workers in line; elsewhere (MySQL) a lost race is tried again.
+    """
+    with _schema_lock(url):
+        return _open_tried_again(url)
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """On PostgreSQL, hold the session advisory lock :data:`SCHEMA_LOCK_KEY` meanwhile."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            lock = {"key": SCHEMA_LOCK_KEY}
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), lock)
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), lock)
+    finally:
+        engine.dispose()
+
+
+def _open_tried_again(url: str) -> optuna.storages.RDBStorage:
+    """``RDBStorage(url)``, tried again after a lost race to create its schema."""
+    from sqlalchemy.exc import DBAPIError
 
     for attempt in range(1, SCHEMA_ATTEMPTS + 1):
         try:
             return optuna.storages.RDBStorage(url)
-        except IntegrityError:
-            if attempt == SCHEMA_ATTEMPTS:
+        except DBAPIError as exc:
+            if attempt == SCHEMA_ATTEMPTS or not _lost_schema_race(exc):
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
+
+
+def _lost_schema_race(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says another process created a table, type or row first: a unique
+    violation (PostgreSQL's ``pg_type_typname_nsp_index``, the version row), or "already
+    exists" (PostgreSQL's DuplicateTable and DuplicateObject, MySQL's error 1050)."""
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, IntegrityError) or "already exists" in str(exc.orig)
 
 
 def _with_driver(url: str) -> str:

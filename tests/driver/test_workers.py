@@ -337,6 +337,41 @@ def test_a_storage_whose_schema_another_worker_creates_meanwhile_is_opened_again
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize("said", ['relation "alembic_version" already exists',
+                                  'type "studydirection" already exists',
+                                  "(1050, \"Table 'studies' already exists\")"])
+def test_a_schema_object_another_worker_created_first_is_a_race_tried_again(monkeypatch, said):
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    calls = []
+
+    def racing(url):
+        calls.append(url)
+        if len(calls) < 2:
+            error = OperationalError if "1050" in said else ProgrammingError
+            raise error("CREATE TABLE", {}, Exception(said))
+        return "opened"
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    monkeypatch.setattr(storage.time, "sleep", lambda s: None)
+    assert make_storage("sqlite:///x.db") == "opened" and len(calls) == 2
+
+
+def test_a_database_error_that_is_no_race_is_not_tried_again(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    calls = []
+
+    def refusing(url):
+        calls.append(url)
+        raise OperationalError("connect", {}, Exception('password authentication failed'))
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", refusing)
+    with pytest.raises(ValueError, match="password authentication failed"):
+        make_storage("sqlite:///x.db")
+    assert len(calls) == 1
+
+
 def test_a_storage_neither_a_journal_nor_a_url_says_what_a_storage_is(tmp_path):
     what = ("it must be a journal file path (ending in .journal) or a database URL "
             "(sqlite:///optuna.db, postgresql://user@host/db), but got ")
