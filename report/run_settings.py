@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from report.inputs import margin_of, read_run_info, read_suite_yaml
+from report.inputs import margin_of, reach_seeds_of, read_run_info, read_suite_yaml
 
 UNKNOWN = "—"
 """A setting the folder does not record (no ``suite.yaml`` or ``run.json``, or no such key)."""
@@ -69,7 +69,7 @@ def read_settings(folder: Path) -> RunSettings:
         input_size=tuple((str(k), str(v)) for k, v in _dict(info.get("input_size")).items()),
         epoch_budget=_budget(_dict(suite.get("epochs_by_size")), train.get("max_epochs")),
         trials=_text(suite.get("trials", tuning.get("trials_per_cell"))),
-        seeds=_seeds_text(seeds, suite.get("seeds_within_reach")),
+        seeds=_seeds_text(seeds, reach_seeds_of(suite)),
         device=(f"{train['device']}, {train.get('precision', 'fp32')}" if "device" in train
                 else UNKNOWN),
         datasets=_keys(suite.get("datasets")),
@@ -145,11 +145,11 @@ def _sizes(sizes: object, scale: object) -> str:
     return text if scale in (1, 1.0, None) else f"{text} (x {scale})"
 
 
-def _seeds_text(seeds: object, within_reach: object) -> str:
+def _seeds_text(seeds: object, within_reach: tuple[int, ...]) -> str:
     """``0, 1, 2``, and ``(+ 3, 4 within reach)`` where the suite had seeds within reach."""
     if not isinstance(seeds, list) or not seeds:
         return UNKNOWN
     text = ", ".join(map(str, seeds))
-    if isinstance(within_reach, list) and within_reach:
+    if within_reach:
         text += f" (+ {', '.join(map(str, within_reach))} within reach)"
     return text

@@ -27,6 +27,7 @@ from benchmarks.engine.memory import is_out_of_memory, out_of_memory_reason, rel
 from benchmarks.engine.tensors import TensorData
 from benchmarks.engine.training import TrainingDiverged, TrainResult, train
 from benchmarks.models.backbones import create_backbone, fresh_head, normalisation
+from benchmarks.results.csv_check import CellId
 from benchmarks.results.tables import ResultsWriter, values_by_cell
 from strategies import Strategy, StrategyContext, get_strategy, layer_groups
 
@@ -56,7 +57,7 @@ class Cell:
         return f"{self.backbone}/{self.dataset}/n{self.n_train}/{self.strategy}"
 
 
-def cell_id(cell: Cell) -> tuple[str, str, int, str]:
+def cell_id(cell: Cell) -> CellId:
     """A cell as the columns of its rows name it: (backbone, dataset, n_train, strategy)."""
     return cell.backbone, cell.dataset, cell.n_train, cell.strategy
 

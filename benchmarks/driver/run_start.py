@@ -39,6 +39,7 @@ from benchmarks.messages import masked_url
 from benchmarks.models.backbones import check_backbone_name
 from benchmarks.models.pretrain import Pretrained, default_cache_dir
 from benchmarks.models.weights import resolve_weights
+from benchmarks.results.csv_check import CellId
 from benchmarks.results.fingerprint import fingerprint
 from benchmarks.results.folder_state import FolderState, read_folder
 from benchmarks.results.layout import check_report_folder
@@ -69,7 +70,7 @@ class RunStart:
 
     folder: FolderState
     studies: dict[str, StudyState]
-    cell_keys: dict[tuple[str, str, int, str], str]
+    cell_keys: dict[CellId, str]
 
 
 @dataclass(frozen=True, eq=False)

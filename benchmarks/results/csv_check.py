@@ -25,6 +25,8 @@ _LINE_END = re.compile(r"\r*\n|\r")
 
 CELL_KEYS = ("backbone", "dataset", "n_train", "strategy")
 """Columns that say which cell a row belongs to; a row with one of them empty is no result."""
+CellId = tuple[str, str, int, str]
+"""A cell as the :data:`CELL_KEYS` columns of its rows name it."""
 
 
 def read_checked(path: Path, tail: str = "error") -> tuple[str, bool]:

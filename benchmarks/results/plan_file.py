@@ -8,11 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.results.csv_check import CellId
 from benchmarks.results.verdicts import MARGIN
 
 _NO_PLAN_FIX = "Run `ftbench run SUITE` first; plan.json is written when a run starts"
-CellId = tuple[str, str, int, str]
-"""A cell as the columns of its rows name it: backbone, dataset, n_train, strategy."""
 
 
 def read_plan(folder: Path) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results.csv_check import csv_float, read_checked
-from benchmarks.results.plan_file import CellId, read_plan
+from benchmarks.results.csv_check import CellId, csv_float, read_checked
+from benchmarks.results.plan_file import read_plan
 from benchmarks.results.reach import Size, text_rows_frame, within_reach
 from benchmarks.results.speed import Speed, measure_speed, seconds_left
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.results.csv_check import read_checked
+from benchmarks.results.csv_check import CELL_KEYS, CellId, read_checked
 from benchmarks.results.macro import MACRO_COLUMNS, macro_from_counts
 
 CELL_COLUMNS = ["suite", "backbone", "dataset", "family", "n_train", "size", "regime",
@@ -134,12 +134,12 @@ def _frame(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
 
 
-def values_by_cell(rows: pd.DataFrame, column: str) -> dict[tuple, set[int]]:
+def values_by_cell(rows: pd.DataFrame, column: str) -> dict[CellId, set[int]]:
     """The whole-number values of ``column`` (``trial``, ``seed``) in each cell's ``rows`` (a
     table as read back), cells named by (backbone, dataset, n_train, strategy)."""
     if rows.empty:
         return {}
-    grouped = rows.groupby(["backbone", "dataset", "n_train", "strategy"])[column]
+    grouped = rows.groupby(list(CELL_KEYS))[column]
     return {(b, d, int(n), s): {int(v) for v in values} for (b, d, n, s), values in grouped}
 
 
